@@ -1,0 +1,223 @@
+//! Normalized events: the common shape every input format is turned into.
+//!
+//! Takes: records from the readers in [`crate::ingest`] (EVTX, XML, JSONL, and later text forms).
+//! Produces: [`Event`] — host, channel, provider, event id, UTC time, record id, activity id and the
+//! EventData/UserData fields by name with their types kept ([`FieldValue`]), plus provenance
+//! ([`Provenance`]: the file and the record number or line it came from).
+//!
+//! The [`catalog`] lists every (channel or provider, event id) rdptriage understands; readers ask
+//! it whether a record is relevant *before* building the field map, so irrelevant records stay cheap.
+
+pub mod catalog;
+mod value;
+
+pub use value::{FieldValue, parse_number};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Event fields by name, sorted so output is deterministic.
+pub type Fields = BTreeMap<String, FieldValue>;
+
+/// One relevant Windows event, normalized.
+///
+/// Serialized as one line of `rdptriage events --format jsonl`; that shape is also an input format
+/// (the reduce step of bulk runs) and the inline event shape of rule cases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When the event was logged, in UTC, by the logging host's own clock (not corrected).
+    pub time: DateTime<Utc>,
+    /// The `Computer` field: the machine that logged the event.
+    pub host: String,
+    /// The event log channel, e.g. `Microsoft-Windows-TerminalServices-RDPClient/Operational`.
+    pub channel: String,
+    /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
+    pub provider: String,
+    /// The event id (without qualifiers).
+    pub event_id: u32,
+    /// The Windows level (1 critical, 2 error, 3 warning, 4 information, 0 log always), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    /// The EventRecordID, when the source has one.
+    #[serde(default)]
+    pub record_id: Option<u64>,
+    /// `System/Correlation/@ActivityID`, lower case with braces, when present.
+    #[serde(default)]
+    pub activity_id: Option<String>,
+    /// EventData / UserData fields by name (UserData's wrapper element is dropped).
+    #[serde(default)]
+    pub fields: Fields,
+    /// Where the event was read from.
+    pub source: Provenance,
+}
+
+impl Event {
+    /// The field `name`, if present and not null.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.get(name).filter(|v| !v.is_null())
+    }
+
+    /// The field `name` as text (numbers rendered in their usual notation).
+    pub fn field_text(&self, name: &str) -> Option<String> {
+        self.field(name).map(FieldValue::to_text)
+    }
+
+    /// The field `name` as an unsigned number (decimal or hex), if it is one.
+    pub fn field_u64(&self, name: &str) -> Option<u64> {
+        self.field(name).and_then(FieldValue::as_u64)
+    }
+
+    /// The catalog entry for this event, if rdptriage knows it.
+    pub fn catalog_entry(&self) -> Option<&'static catalog::CatalogEntry> {
+        catalog::lookup(&self.channel, &self.provider, self.event_id)
+    }
+
+    /// A total order used everywhere output must be deterministic: time, host, file, position.
+    pub fn sort_key(&self) -> (DateTime<Utc>, &str, &str, u64) {
+        (
+            self.time,
+            &self.host,
+            &self.source.path,
+            self.source.position(),
+        )
+    }
+}
+
+/// Where an event came from: the input file and the record number or line in it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Provenance {
+    /// The input file as given or discovered (shared by all events of that file).
+    pub path: Arc<str>,
+    /// The record number (EVTX, XML, JSONL) or 1-based line (text forms).
+    pub locator: Locator,
+}
+
+/// The position of an event inside its source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Locator {
+    /// EventRecordID (EVTX) or the 1-based record ordinal in an export without record ids.
+    Record(u64),
+    /// 1-based line number where the event starts (text forms and JSONL).
+    Line(u64),
+}
+
+impl Provenance {
+    /// Provenance pointing at a record.
+    pub fn record(path: Arc<str>, record: u64) -> Self {
+        Provenance {
+            path,
+            locator: Locator::Record(record),
+        }
+    }
+
+    /// Provenance pointing at a line.
+    pub fn line(path: Arc<str>, line: u64) -> Self {
+        Provenance {
+            path,
+            locator: Locator::Line(line),
+        }
+    }
+
+    /// The record number or line, for sorting.
+    pub fn position(&self) -> u64 {
+        match self.locator {
+            Locator::Record(n) | Locator::Line(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.locator {
+            Locator::Record(n) => write!(f, "{} record {n}", self.path),
+            Locator::Line(n) => write!(f, "{}:{n}", self.path),
+        }
+    }
+}
+
+/// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`.
+#[derive(Serialize, Deserialize)]
+struct ProvenanceWire {
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+}
+
+impl Serialize for Provenance {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (record, line) = match self.locator {
+            Locator::Record(n) => (Some(n), None),
+            Locator::Line(n) => (None, Some(n)),
+        };
+        ProvenanceWire {
+            path: self.path.to_string(),
+            record,
+            line,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Provenance {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = ProvenanceWire::deserialize(d)?;
+        let locator = match (wire.record, wire.line) {
+            (Some(n), _) => Locator::Record(n),
+            (None, Some(n)) => Locator::Line(n),
+            (None, None) => Locator::Record(0),
+        };
+        Ok(Provenance {
+            path: Arc::from(wire.path),
+            locator,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Event {
+        let mut fields = Fields::new();
+        fields.insert("Value".into(), FieldValue::UInt(2308));
+        fields.insert("ErrorCode".into(), FieldValue::Hex(0x8009030d));
+        fields.insert("Name".into(), FieldValue::Text("Disconnect Reason".into()));
+        Event {
+            time: "2024-03-01T10:00:02Z".parse().unwrap(),
+            host: "client01".into(),
+            channel: "Microsoft-Windows-TerminalServices-RDPClient/Operational".into(),
+            provider: "Microsoft-Windows-TerminalServices-ClientActiveXCore".into(),
+            event_id: 1026,
+            level: Some(4),
+            record_id: Some(7),
+            activity_id: Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}".into()),
+            fields,
+            source: Provenance::record(Arc::from("c.evtx"), 7),
+        }
+    }
+
+    #[test]
+    fn event_round_trips_through_json_with_types_kept() {
+        let event = sample();
+        let json = serde_json::to_string(&event).unwrap();
+        assert!(json.contains(r#""Value":2308"#), "{json}");
+        assert!(json.contains(r#""ErrorCode":"0x8009030d""#), "{json}");
+        assert!(json.contains(r#""source":{"path":"c.evtx","record":7}"#), "{json}");
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn line_provenance_serializes_as_line() {
+        let p = Provenance::line(Arc::from("t.txt"), 12);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"path":"t.txt","line":12}"#
+        );
+        assert_eq!(p.to_string(), "t.txt:12");
+    }
+}

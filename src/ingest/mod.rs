@@ -1,0 +1,274 @@
+//! Stage 1: read input files into normalized events, in parallel, with full accounting.
+//!
+//! Takes: the [`Source`]s found by [`crate::source::discover`] and [`IngestOptions`].
+//! Produces: one [`FileIngest`] per source — its relevant [`Event`]s and its [`InputReport`]
+//! (records read, failed with the first error, relevant kept, status and reason).
+//!
+//! Files are read in parallel with rayon, biggest first. Each reader decides relevance from the
+//! record header (channel/provider and event id) through [`Collector::wants`] *before* building the
+//! field map. A reader never panics the run: a bad record is counted, a bad file is reported.
+
+mod evtx;
+mod evtx_json;
+mod jsonl;
+mod xml;
+
+use crate::event::{Event, catalog};
+use crate::source::{InputFormat, InputReport, InputStatus, Source};
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Options for reading inputs.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Drop events logged before this time (host clock, UTC).
+    pub since: Option<DateTime<Utc>>,
+    /// Drop events logged after this time (host clock, UTC).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Everything read from one file.
+#[derive(Debug)]
+pub struct FileIngest {
+    /// The accounting for the file.
+    pub report: InputReport,
+    /// The relevant events, in file order.
+    pub events: Vec<Event>,
+}
+
+/// The header of a record, enough to decide relevance and to build an [`Event`].
+#[derive(Clone, Debug, Default)]
+pub struct RecordHeader {
+    /// Channel.
+    pub channel: String,
+    /// Provider name.
+    pub provider: String,
+    /// Event id.
+    pub event_id: u32,
+    /// Level.
+    pub level: Option<u8>,
+    /// `Computer`.
+    pub host: String,
+    /// `TimeCreated/@SystemTime`.
+    pub time: Option<DateTime<Utc>>,
+    /// EventRecordID.
+    pub record_id: Option<u64>,
+    /// ActivityID (normalized to lower case with braces).
+    pub activity_id: Option<String>,
+}
+
+/// Receives records from a reader: checks relevance and the time window, counts everything.
+pub struct Collector {
+    /// The accounting being filled in.
+    pub report: InputReport,
+    events: Vec<Event>,
+    options: IngestOptions,
+    hosts: HashMap<String, u64>,
+}
+
+impl Collector {
+    /// A collector for `source`.
+    pub fn new(source: &Source, options: &IngestOptions) -> Self {
+        Collector {
+            report: InputReport::new(source),
+            events: Vec::new(),
+            options: options.clone(),
+            hosts: HashMap::new(),
+        }
+    }
+
+    /// Count a record that was read; true when the caller should build its fields and call
+    /// [`Collector::push`]. Call once per successfully read record, relevant or not.
+    pub fn wants(&mut self, channel: &str, provider: &str, event_id: u32, host: &str) -> bool {
+        self.report.records += 1;
+        if !host.is_empty() {
+            match self.hosts.get_mut(host) {
+                Some(n) => *n += 1,
+                None => {
+                    self.hosts.insert(host.to_string(), 1);
+                }
+            }
+        }
+        catalog::is_relevant(channel, provider, event_id)
+    }
+
+    /// Keep a relevant event (applies the time window).
+    pub fn push(&mut self, event: Event) {
+        let before = self.options.since.is_some_and(|s| event.time < s);
+        let after = self.options.until.is_some_and(|u| event.time > u);
+        if before || after {
+            self.report.out_of_window += 1;
+        } else {
+            self.report.relevant += 1;
+            self.events.push(event);
+        }
+    }
+
+    /// Count a record that could not be parsed.
+    pub fn fail(&mut self, message: impl FnOnce() -> String) {
+        self.report.record_failure(message);
+    }
+
+    /// Finish: pick the file's host, derive the status.
+    pub fn finish(mut self, fatal: Option<String>) -> FileIngest {
+        if let Some(reason) = fatal {
+            if self.report.records == 0 {
+                self.report.status = InputStatus::Unreadable;
+            } else {
+                self.report.status = InputStatus::Partial;
+            }
+            self.report.reason = Some(reason);
+        }
+        self.report.host = self
+            .hosts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(h, _)| h);
+        if self.report.status == InputStatus::Partial && self.report.reason.is_some() {
+            return FileIngest {
+                report: self.report,
+                events: self.events,
+            };
+        }
+        self.report.finish();
+        FileIngest {
+            report: self.report,
+            events: self.events,
+        }
+    }
+}
+
+/// Read one file. Never panics the caller: a reader panic is caught and reported.
+pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut collector = Collector::new(source, options);
+        let fatal = match source.format {
+            InputFormat::Evtx => evtx::read(source, &mut collector).err(),
+            InputFormat::Xml => xml::read(source, &mut collector).err(),
+            InputFormat::Jsonl => jsonl::read(source, &mut collector).err(),
+            InputFormat::Unknown => Some("not a supported event log format".to_string()),
+        };
+        collector.finish(fatal)
+    }));
+    result.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        let mut report = InputReport::new(source);
+        report.status = InputStatus::Unreadable;
+        report.reason = Some(format!("reader crashed: {message}"));
+        FileIngest {
+            report,
+            events: Vec::new(),
+        }
+    })
+}
+
+/// Read every source in parallel (largest first), calling `on_done` as each file finishes.
+/// The result is in the order of `sources`.
+pub fn ingest_all(
+    sources: &[Source],
+    options: &IngestOptions,
+    on_done: &(dyn Fn(&Source, &InputReport) + Sync),
+) -> Vec<FileIngest> {
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by(|&a, &b| sources[b].size.cmp(&sources[a].size).then(a.cmp(&b)));
+    let mut results: Vec<(usize, FileIngest)> = order
+        .into_par_iter()
+        .map(|i| {
+            let done = ingest(&sources[i], options);
+            on_done(&sources[i], &done.report);
+            (i, done)
+        })
+        .collect();
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Decode the start of a file as text for sniffing: handles UTF-8 (with or without BOM) and
+/// UTF-16 LE/BE with BOM (Windows PowerShell writes UTF-16 by default).
+pub fn text_prefix(head: &[u8]) -> String {
+    decode_text(head)
+}
+
+/// Decode a whole text file: UTF-16 LE/BE by BOM (or by NUL pattern), else UTF-8 (lossy).
+pub fn decode_text(bytes: &[u8]) -> String {
+    let utf16 = |bytes: &[u8], le: bool| {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, true);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, false);
+    }
+    if bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0 {
+        return utf16(bytes, true);
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Normalize a GUID to lower case with braces (`{…}`), as the evtx crate renders it.
+pub fn normalize_guid(raw: &str) -> Option<String> {
+    let t = raw.trim().trim_start_matches('{').trim_end_matches('}');
+    if t.is_empty() {
+        return None;
+    }
+    Some(format!("{{{}}}", t.to_ascii_lowercase()))
+}
+
+/// Parse a Windows `SystemTime` attribute (`2024-01-17T21:20:01.1234567Z`, with or without `Z`).
+pub fn parse_system_time(text: &str) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(t.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_time_parses_with_seven_digits() {
+        let t = parse_system_time("2019-08-27T17:16:34.8519714Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2019-08-27T17:16:34.851971400+00:00");
+        assert!(parse_system_time("2019-08-27T17:16:34.851").is_some());
+        assert!(parse_system_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn guids_are_normalized() {
+        assert_eq!(
+            normalize_guid("F420DD64-C87E-4E2D-A02E-7D0935770000").as_deref(),
+            Some("{f420dd64-c87e-4e2d-a02e-7d0935770000}")
+        );
+        assert_eq!(normalize_guid(""), None);
+    }
+
+    #[test]
+    fn utf16_text_is_decoded() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "Event[0]:".encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(decode_text(&bytes), "Event[0]:");
+    }
+}
