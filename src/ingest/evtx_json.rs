@@ -216,7 +216,8 @@ mod tests {
         assert_eq!(s.header.activity_id, None);
         let f = fields(&s).unwrap();
         assert_eq!(f["param1"], FieldValue::Text("Remote Desktop Services".into()));
-        assert_eq!(f["param2"], FieldValue::UInt(1));
+        assert_eq!(f["param2"], FieldValue::Text("1".into()), "string-typed stays text");
+        assert_eq!(f["param2"].as_u64(), Some(1));
     }
 
     #[test]
