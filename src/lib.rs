@@ -11,9 +11,13 @@
 //! The library prints nothing; the binary (`src/main.rs`, `src/cli/`) parses arguments, builds a
 //! [`config::Config`], calls [`analysis`] and hands the result to a report writer.
 
+pub mod analysis;
+pub mod attempt;
+pub mod config;
 pub mod error;
 pub mod event;
 pub mod ingest;
+pub mod report;
 pub mod source;
 
 pub use error::{Error, Result};

@@ -168,7 +168,10 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut out = Discovery::default();
     let mut seen = std::collections::HashSet::new();
     for root in paths {
-        for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
             match entry {
                 Ok(entry) if entry.file_type().is_dir() => {}
                 Ok(entry) => {
@@ -250,7 +253,8 @@ pub fn detect_format(head: &[u8]) -> InputFormat {
         return InputFormat::Xml;
     }
     if trimmed.starts_with('{')
-        && (text.contains("\"Event\"") || (text.contains("\"event_id\"") && text.contains("\"channel\"")))
+        && (text.contains("\"Event\"")
+            || (text.contains("\"event_id\"") && text.contains("\"channel\"")))
     {
         return InputFormat::Jsonl;
     }
@@ -283,7 +287,11 @@ fn describe_unknown(head: &[u8], size: u64) -> String {
 /// ETL files start with a WMI buffer header; the logger's file header names `WMI` system trace
 /// structures. Checking the first buffer's well-known marker bytes is enough to give advice.
 fn is_etl(head: &[u8]) -> bool {
-    head.len() > 0x40 && head.windows(4).take(0x80).any(|w| w == [0x02, 0x00, 0x01, 0xC0])
+    head.len() > 0x40
+        && head
+            .windows(4)
+            .take(0x80)
+            .any(|w| w == [0x02, 0x00, 0x01, 0xC0])
 }
 
 #[cfg(test)]
@@ -306,7 +314,9 @@ mod tests {
             InputFormat::Jsonl
         );
         assert_eq!(
-            detect_format(br#"{"time":"2024-01-01T00:00:00Z","host":"h","channel":"c","event_id":1}"#),
+            detect_format(
+                br#"{"time":"2024-01-01T00:00:00Z","host":"h","channel":"c","event_id":1}"#
+            ),
             InputFormat::Jsonl
         );
         assert_eq!(detect_format(b"hello"), InputFormat::Unknown);

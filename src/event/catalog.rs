@@ -67,11 +67,13 @@ pub struct CatalogEntry {
 /// Channel of the RDP client.
 pub const RDPCLIENT_OPERATIONAL: &str = "Microsoft-Windows-TerminalServices-RDPClient/Operational";
 /// Channel of the session host's RDP stack.
-pub const RDPCORETS_OPERATIONAL: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational";
+pub const RDPCORETS_OPERATIONAL: &str =
+    "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational";
 /// Admin channel of the session host's RDP stack.
 pub const RDPCORETS_ADMIN: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Admin";
 /// Local Session Manager channel.
-pub const LSM_OPERATIONAL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
+pub const LSM_OPERATIONAL: &str =
+    "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
 /// Remote Connection Manager channel.
 pub const RCM_OPERATIONAL: &str =
     "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";

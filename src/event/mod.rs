@@ -206,7 +206,10 @@ mod tests {
         let json = serde_json::to_string(&event).unwrap();
         assert!(json.contains(r#""Value":2308"#), "{json}");
         assert!(json.contains(r#""ErrorCode":"0x8009030d""#), "{json}");
-        assert!(json.contains(r#""source":{"path":"c.evtx","record":7}"#), "{json}");
+        assert!(
+            json.contains(r#""source":{"path":"c.evtx","record":7}"#),
+            "{json}"
+        );
         let back: Event = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);
     }

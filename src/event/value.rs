@@ -46,20 +46,22 @@ impl FieldValue {
         if let Some(hex) = parse_hex(t) {
             return FieldValue::Hex(hex);
         }
-        if t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(n) = t.parse::<u64>() {
-                // Keep leading-zero strings like "0001" as text: they are identifiers, not numbers.
-                if !(t.len() > 1 && t.starts_with('0')) {
-                    return FieldValue::UInt(n);
-                }
-            }
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // Leading-zero strings like "0001" stay text: they are identifiers, not numbers.
+        let leading_zero = t.len() > 1 && t.starts_with('0');
+        if t.len() <= 20
+            && digits(t)
+            && !leading_zero
+            && let Ok(n) = t.parse::<u64>()
+        {
+            return FieldValue::UInt(n);
         }
-        if let Some(rest) = t.strip_prefix('-') {
-            if !rest.is_empty() && rest.len() <= 19 && rest.bytes().all(|b| b.is_ascii_digit()) {
-                if let Ok(n) = t.parse::<i64>() {
-                    return FieldValue::Int(n);
-                }
-            }
+        if let Some(rest) = t.strip_prefix('-')
+            && rest.len() <= 19
+            && digits(rest)
+            && let Ok(n) = t.parse::<i64>()
+        {
+            return FieldValue::Int(n);
         }
         FieldValue::Text(text.to_string())
     }

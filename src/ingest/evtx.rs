@@ -51,10 +51,10 @@ pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
                 host,
                 event,
             }) => {
-                if collector.wants(&channel, &provider, event_id, &host) {
-                    if let Some(event) = event {
-                        collector.push(*event);
-                    }
+                if collector.wants(&channel, &provider, event_id, &host)
+                    && let Some(event) = event
+                {
+                    collector.push(*event);
                 }
             }
             Ok(Rendered::Bad(record_id, message)) => {

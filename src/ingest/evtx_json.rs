@@ -72,7 +72,8 @@ fn element<'v>(system: &'v Value, name: &str) -> Option<&'v Value> {
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_str().and_then(crate::event::parse_number))
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(crate::event::parse_number))
 }
 
 fn as_string(v: &Value) -> Option<String> {
@@ -215,8 +216,15 @@ mod tests {
         assert_eq!(s.header.provider, "Service Control Manager");
         assert_eq!(s.header.activity_id, None);
         let f = fields(&s).unwrap();
-        assert_eq!(f["param1"], FieldValue::Text("Remote Desktop Services".into()));
-        assert_eq!(f["param2"], FieldValue::Text("1".into()), "string-typed stays text");
+        assert_eq!(
+            f["param1"],
+            FieldValue::Text("Remote Desktop Services".into())
+        );
+        assert_eq!(
+            f["param2"],
+            FieldValue::Text("1".into()),
+            "string-typed stays text"
+        );
         assert_eq!(f["param2"].as_u64(), Some(1));
     }
 

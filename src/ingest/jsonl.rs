@@ -37,7 +37,9 @@ pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
 }
 
 fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Result<(), String> {
-    if text.starts_with(r#"{"Event""#) || text.contains(r#""Event":{"#) && !text.contains(r#""event_id""#) {
+    if text.starts_with(r#"{"Event""#)
+        || text.contains(r#""Event":{"#) && !text.contains(r#""event_id""#)
+    {
         let split = evtx_json::split(text)?;
         let h = &split.header;
         if !c.wants(&h.channel, &h.provider, h.event_id, &h.host) {

@@ -1,0 +1,89 @@
+//! Orchestration: from a [`Config`] to an [`Analysis`].
+//!
+//! Takes: the configuration.
+//! Produces: [`Analysis`] — the input accounting, the sorted timeline of relevant events, and the
+//! rebuilt attempts with host summaries. Parsing runs on a rayon pool private to the run (no global
+//! state); everything after the parallel read is deterministic and sorted.
+
+use crate::attempt::{self, Correlation, Timeline};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::source::{self, InputReport, Source};
+
+/// The result of reading and correlating a run's inputs.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// One entry per input path, sorted by path: read, partial, skipped or unreadable.
+    pub inputs: Vec<InputReport>,
+    /// Every relevant event, sorted.
+    pub timeline: Timeline,
+    /// Attempts and hosts.
+    pub correlation: Correlation,
+}
+
+/// Progress of the read phase, for a progress bar.
+pub trait Progress: Sync {
+    /// Called once with the work to do.
+    fn start(&self, _files: usize, _bytes: u64) {}
+    /// Called as each file finishes (from worker threads).
+    fn file_done(&self, _source: &Source, _report: &InputReport) {}
+    /// Called when reading is over.
+    fn finish(&self) {}
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Read every input and rebuild the attempts.
+pub fn analyze(config: &Config, progress: &dyn Progress) -> Result<Analysis> {
+    if config.paths.is_empty() {
+        return Err(Error::InvalidArgument("no input paths given".into()));
+    }
+    let discovery = source::discover(&config.paths);
+    let files = read_all(config, &discovery.sources, progress)?;
+    let mut inputs = discovery.problems;
+    let mut events = Vec::new();
+    for file in files {
+        inputs.push(file.report);
+        events.extend(file.events);
+    }
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let timeline = Timeline::new(events);
+    let correlation = attempt::correlate(&timeline, &config.attempts);
+    Ok(Analysis {
+        inputs,
+        timeline,
+        correlation,
+    })
+}
+
+/// Read the sources on a private thread pool.
+fn read_all(
+    config: &Config,
+    sources: &[Source],
+    progress: &dyn Progress,
+) -> Result<Vec<ingest::FileIngest>> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = config.threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| Error::InvalidArgument(format!("cannot start worker threads: {e}")))?;
+    progress.start(sources.len(), sources.iter().map(|s| s.size).sum());
+    let done = |s: &Source, r: &InputReport| progress.file_done(s, r);
+    let files = pool.install(|| ingest::ingest_all(sources, &config.ingest, &done));
+    progress.finish();
+    Ok(files)
+}
+
+impl Analysis {
+    /// True when at least one input could not be read at all (exit status 3).
+    pub fn has_unreadable_inputs(&self) -> bool {
+        self.inputs
+            .iter()
+            .any(|i| i.status == source::InputStatus::Unreadable)
+    }
+}

@@ -1,0 +1,267 @@
+//! Stage 2: rebuild connection attempts across client, gateway and session host.
+//!
+//! Takes: every relevant [`Event`] of a run, sorted (see [`Timeline`]).
+//! Produces: [`Correlation`] — the [`Attempt`]s, each with its linked events from every machine,
+//! its outcome and codes, plus one [`HostInfo`] per machine with its role and estimated clock offset.
+//!
+//! How: each machine's view of a connection is rebuilt on its own ([`client`], [`gateway`],
+//! [`server`]); the views are then linked by target name, address and time ([`link`]), after each
+//! host's clock offset has been estimated from the candidate pairs ([`clock`]). Offsets are applied
+//! to every time shown (`corrected` times) and reported, since a large one is itself evidence.
+
+mod client;
+mod clock;
+mod gateway;
+mod link;
+mod outcome;
+mod server;
+
+use crate::event::Event;
+use crate::event::catalog::HostRole;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub use outcome::ReportedError;
+
+/// Options for rebuilding attempts.
+#[derive(Clone, Debug, Default)]
+pub struct AttemptOptions {
+    /// The code pair from the user's error dialog (`--reported-error 0x904/0x7`).
+    pub reported_error: Option<ReportedError>,
+}
+
+/// All relevant events of a run, sorted by time then provenance, indexable by position.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// The events, sorted by [`Event::sort_key`].
+    pub events: Vec<Event>,
+    /// For each host, the positions of its events in `events`, in time order.
+    pub by_host: BTreeMap<String, Vec<usize>>,
+}
+
+impl Timeline {
+    /// Sort the events and index them by host.
+    pub fn new(mut events: Vec<Event>) -> Self {
+        events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            by_host.entry(host_key(&e.host)).or_default().push(i);
+        }
+        Timeline { events, by_host }
+    }
+
+    /// The events logged by `host` (any spelling of its name), in time order.
+    pub fn host_events(&self, host: &str) -> &[usize] {
+        self.by_host
+            .get(&host_key(host))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// The key a host is indexed under: its name in lower case (Windows names are case-insensitive).
+pub fn host_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// The first label of a host name (`rdsh01.contoso.local` → `rdsh01`), lower case.
+pub fn short_name(name: &str) -> String {
+    let key = host_key(name);
+    if key.parse::<std::net::IpAddr>().is_ok() {
+        return key;
+    }
+    key.split('.').next().unwrap_or("").to_string()
+}
+
+/// One machine seen in the inputs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostInfo {
+    /// The `Computer` name as logged.
+    pub name: String,
+    /// The main role, from what the host logs (client, gateway, server, dc) or `unknown`.
+    pub role: HostRole,
+    /// Every role the host's events show.
+    pub roles: Vec<HostRole>,
+    /// Seconds to *add* to this host's clock to get the reference clock (`null` when it could not
+    /// be estimated: no linked pair with the reference).
+    pub clock_offset_seconds: Option<f64>,
+    /// The host whose clock the offset is relative to (the reference of its linked group).
+    pub clock_reference: Option<String>,
+    /// Number of linked event pairs the offset was estimated from.
+    pub clock_samples: usize,
+    /// Relevant events logged by the host.
+    pub events: usize,
+}
+
+/// How a connection attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The connection was established and was not ended by an error.
+    Succeeded,
+    /// The attempt ended with an error (also after a session had been established).
+    Failed,
+    /// The logs end before the outcome is known.
+    Unknown,
+}
+
+/// The codes of an attempt.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AttemptCodes {
+    /// The client's primary disconnect reason (1026 `Value`, or the reported dialog code).
+    pub primary: Option<u64>,
+    /// The extended disconnect reason (reported by the user, or the server's LSM 40 `Reason`).
+    pub extended: Option<u64>,
+    /// Where the extended code came from: `reported` or `server` (LSM event 40).
+    pub extended_source: Option<String>,
+    /// True when the primary code came from `--reported-error` rather than the client log.
+    pub primary_reported: bool,
+}
+
+/// One event linked to an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedEvent {
+    /// Position in [`Timeline::events`].
+    pub index: usize,
+    /// The role of the logging machine *in this attempt*.
+    pub role: HostRole,
+    /// The event time on the reference clock (host clock offset applied).
+    pub corrected_time: DateTime<Utc>,
+}
+
+/// One connection attempt, as seen from every machine whose logs were supplied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    /// Stable id within one run (`A0001`…), assigned in time order.
+    pub id: String,
+    /// The client machine (its name from the client log, or its address as the server saw it).
+    pub client: Option<String>,
+    /// The client's address as seen by the gateway or server (without port).
+    pub client_address: Option<String>,
+    /// The target as the user typed it (client 1024) or as requested from the gateway.
+    pub target: Option<String>,
+    /// The address the client resolved the target to (client 1102).
+    pub target_address: Option<String>,
+    /// The RD Gateway machine, when one was involved and its logs were supplied.
+    pub gateway: Option<String>,
+    /// The session host machine, when its logs were supplied.
+    pub server: Option<String>,
+    /// The user, when any machine logged it.
+    pub user: Option<String>,
+    /// Start, on the reference clock.
+    pub started: DateTime<Utc>,
+    /// End, on the reference clock, when seen.
+    pub ended: Option<DateTime<Utc>>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Disconnect codes.
+    pub codes: AttemptCodes,
+    /// Which machines' views were linked (`client`, `gateway`, `server`).
+    pub seen_by: Vec<HostRole>,
+    /// The events, in corrected time order.
+    pub events: Vec<LinkedEvent>,
+}
+
+impl Attempt {
+    /// The host playing `role` in this attempt.
+    pub fn host_for(&self, role: HostRole) -> Option<&str> {
+        match role {
+            HostRole::Client => self.client.as_deref(),
+            HostRole::Gateway => self.gateway.as_deref(),
+            HostRole::Server => self.server.as_deref(),
+            HostRole::Dc | HostRole::Unknown => None,
+        }
+    }
+}
+
+/// The attempts of a run and the hosts they involve.
+#[derive(Debug, Default)]
+pub struct Correlation {
+    /// Attempts sorted by start time, then id.
+    pub attempts: Vec<Attempt>,
+    /// Hosts sorted by name.
+    pub hosts: Vec<HostInfo>,
+    /// Clock offset per host key (seconds to add to the host's clock).
+    pub offsets: BTreeMap<String, f64>,
+}
+
+impl Correlation {
+    /// The clock offset of `host` in seconds (0 when unknown).
+    pub fn offset_of(&self, host: &str) -> f64 {
+        self.offsets.get(&host_key(host)).copied().unwrap_or(0.0)
+    }
+
+    /// `event`'s time on the reference clock.
+    pub fn corrected_time(&self, event: &Event) -> DateTime<Utc> {
+        shift(event.time, self.offset_of(&event.host))
+    }
+}
+
+/// Shift a time by a number of seconds (fractional allowed).
+pub fn shift(time: DateTime<Utc>, seconds: f64) -> DateTime<Utc> {
+    time + chrono::Duration::milliseconds((seconds * 1000.0).round() as i64)
+}
+
+/// Rebuild every attempt from the timeline.
+pub fn correlate(timeline: &Timeline, options: &AttemptOptions) -> Correlation {
+    let events = &timeline.events;
+    let clients = client::views(events);
+    let gateways = gateway::views(events);
+    let servers = server::views(timeline);
+    let links = link::link_views(&clients, &gateways, &servers);
+    let mut attempts = link::assemble(events, &clients, &gateways, &servers, &links);
+    outcome::apply_reported_error(&mut attempts, options.reported_error.as_ref());
+    let hosts = clock::host_infos(timeline, &links.offsets);
+    Correlation {
+        attempts,
+        hosts,
+        offsets: links.offsets.values.clone(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    //! Builders for attempt tests.
+    use crate::event::{Event, FieldValue, Fields, Provenance};
+    use std::sync::Arc;
+
+    /// An event on `host` in `channel` (or `channel:provider`), `secs` after a fixed base time.
+    pub fn ev(
+        host: &str,
+        channel: &str,
+        id: u32,
+        secs: i64,
+        activity: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Event {
+        let (channel, provider) = match channel.split_once(':') {
+            Some((c, p)) => (c.to_string(), p.to_string()),
+            None if channel == "Security" => (
+                channel.to_string(),
+                crate::event::catalog::SECURITY_AUDITING.to_string(),
+            ),
+            None => (
+                channel.to_string(),
+                channel.split('/').next().unwrap_or("").to_string(),
+            ),
+        };
+        let base: chrono::DateTime<chrono::Utc> = "2024-05-14T09:00:00Z".parse().unwrap();
+        let fields: Fields = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), FieldValue::from_text(v)))
+            .collect();
+        Event {
+            time: base + chrono::Duration::seconds(secs),
+            host: host.into(),
+            channel,
+            provider,
+            event_id: id,
+            level: None,
+            record_id: Some(secs.unsigned_abs()),
+            activity_id: activity.map(str::to_string),
+            fields,
+            source: Provenance::record(Arc::from(format!("{host}.evtx")), secs.unsigned_abs()),
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Arguments shared by the commands that read inputs, output handling, and progress on stderr.
+//!
+//! Takes: parsed clap arguments.
+//! Produces: a library [`Config`], an output sink (stdout, or a file written atomically through a
+//! temporary file and a rename), and a progress display on stderr when it is a terminal.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use clap::Args;
+use rdptriage::analysis::Progress;
+use rdptriage::attempt::ReportedError;
+use rdptriage::config::Config;
+use rdptriage::source::{InputReport, Source};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Inputs and reading options.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Files or folders to read (.evtx, XML or JSONL exports; folders are searched recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Ignore events logged before this time (UTC; `2024-05-14`, `2024-05-14T09:00:00Z`, …).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub since: Option<DateTime<Utc>>,
+    /// Ignore events logged after this time (UTC).
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub until: Option<DateTime<Utc>>,
+    /// Number of files parsed in parallel [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress display on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// The error code from the user's dialog.
+#[derive(Args, Debug, Clone)]
+pub struct ReportedArgs {
+    /// The code pair shown by the Remote Desktop client, e.g. `0x904/0x7` ("error code 0x904,
+    /// extended error code 0x7"). The client log records only the first; this supplies both.
+    #[arg(long, value_name = "CODE[/EXT]")]
+    pub reported_error: Option<ReportedError>,
+}
+
+/// Where output goes.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Write the report to this file instead of stdout (atomically: complete or not at all).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Parse `--since`/`--until`: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DD` (taken as UTC).
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(n.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    Err(format!(
+        "{text:?} is not a time: use 2024-05-14, 2024-05-14 09:30 or 2024-05-14T09:30:00Z"
+    ))
+}
+
+impl InputArgs {
+    /// The library configuration for these arguments.
+    pub fn config(&self, reported: Option<&ReportedArgs>) -> Result<Config> {
+        if let (Some(s), Some(u)) = (self.since, self.until)
+            && s > u
+        {
+            bail!("--since {s} is after --until {u}");
+        }
+        let mut config = Config {
+            paths: self.paths.clone(),
+            threads: self.threads,
+            ..Config::default()
+        };
+        config.ingest.since = self.since;
+        config.ingest.until = self.until;
+        config.attempts.reported_error = reported.and_then(|r| r.reported_error);
+        Ok(config)
+    }
+
+    /// A progress display for this run (silent unless stderr is a terminal and not `--quiet`).
+    pub fn progress(&self) -> StderrProgress {
+        StderrProgress::new(!self.quiet && std::io::stderr().is_terminal())
+    }
+}
+
+/// Run `write` into stdout or into `path` atomically.
+pub fn write_output(
+    output: &OutputArgs,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    match &output.output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            write(&mut lock).context("writing to stdout")?;
+            lock.flush().context("writing to stdout")?;
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut temp = tempfile_in(dir)
+                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+            {
+                let mut buffered = std::io::BufWriter::new(&mut temp.1);
+                write(&mut buffered).with_context(|| format!("writing {}", temp.0.display()))?;
+                buffered.flush()?;
+            }
+            temp.1.sync_all().ok();
+            std::fs::rename(&temp.0, path).with_context(|| {
+                let _ = std::fs::remove_file(&temp.0);
+                format!("moving the report into place at {}", path.display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Create a new temporary file next to the destination (same file system, so rename is atomic).
+fn tempfile_in(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    for attempt in 0..100u32 {
+        let name = format!(".rdptriage-{}-{attempt}.tmp", std::process::id());
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free temporary file name"))
+}
+
+/// Progress on stderr: files and bytes done, and the rate. Redraws one line.
+pub struct StderrProgress {
+    enabled: bool,
+    files_total: AtomicU64,
+    bytes_total: AtomicU64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+    started: std::time::Instant,
+}
+
+impl StderrProgress {
+    fn new(enabled: bool) -> Self {
+        StderrProgress {
+            enabled,
+            files_total: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Progress for StderrProgress {
+    fn start(&self, files: usize, bytes: u64) {
+        self.files_total.store(files as u64, Ordering::Relaxed);
+        self.bytes_total.store(bytes, Ordering::Relaxed);
+    }
+
+    fn file_done(&self, source: &Source, _report: &InputReport) {
+        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.bytes_done.fetch_add(source.size, Ordering::Relaxed) + source.size;
+        if !self.enabled {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        eprint!(
+            "\r\x1b[2Kreading: {files}/{} files, {:.1}/{:.1} MiB, {:.1} MiB/s",
+            self.files_total.load(Ordering::Relaxed),
+            mib(bytes),
+            mib(self.bytes_total.load(Ordering::Relaxed)),
+            mib(bytes) / secs
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// Exit status for a finished run: 3 when some input could not be read at all.
+pub fn exit_status(analysis: &rdptriage::analysis::Analysis) -> std::process::ExitCode {
+    if analysis.has_unreadable_inputs() {
+        std::process::ExitCode::from(3)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,87 @@
+//! `rdptriage events` and `rdptriage attempts`.
+//!
+//! Takes: input paths and options.
+//! Produces: the normalized event timeline (terminal, JSONL, CSV) or the rebuilt attempts
+//! (terminal, JSON).
+
+use super::common::{InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use rdptriage::analysis::analyze;
+use rdptriage::report;
+use std::process::ExitCode;
+
+/// Output formats of `events`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum EventsFormat {
+    /// One line per event.
+    #[default]
+    Terminal,
+    /// One JSON object per line (readable again as input).
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// Output formats of `attempts`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum AttemptsFormat {
+    /// Human-readable.
+    #[default]
+    Terminal,
+    /// The versioned JSON report.
+    Json,
+}
+
+/// Arguments of `events`.
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t)]
+    format: EventsFormat,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Arguments of `attempts`.
+#[derive(Args, Debug)]
+pub struct AttemptsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    reported: ReportedArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t)]
+    format: AttemptsFormat,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Run `events`.
+pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
+    let config = args.input.config(None)?;
+    let analysis = analyze(&config, &args.input.progress())?;
+    let events = &analysis.timeline.events;
+    write_output(&args.output, |out| match args.format {
+        EventsFormat::Terminal => {
+            report::events::write_terminal(events, out)?;
+            report::terminal::write_input_problems(&analysis, out)
+        }
+        EventsFormat::Jsonl => report::events::write_jsonl(events, out),
+        EventsFormat::Csv => report::events::write_csv(events, out),
+    })?;
+    Ok(exit_status(&analysis))
+}
+
+/// Run `attempts`.
+pub fn run_attempts(args: AttemptsArgs) -> Result<ExitCode> {
+    let config = args.input.config(Some(&args.reported))?;
+    let analysis = analyze(&config, &args.input.progress())?;
+    write_output(&args.output, |out| match args.format {
+        AttemptsFormat::Terminal => report::terminal::write_attempts(&analysis, out),
+        AttemptsFormat::Json => report::json::write(&analysis, "attempts", out),
+    })?;
+    Ok(exit_status(&analysis))
+}

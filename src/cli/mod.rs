@@ -1,0 +1,48 @@
+//! Command-line interface: clap definitions and the glue from arguments to the library.
+//!
+//! Takes: the process arguments.
+//! Produces: a [`Config`](rdptriage::config::Config), a run of the library, and report output on
+//! stdout or in a file (written atomically). Only this module prints.
+
+mod common;
+mod events;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Root-cause verdicts for failed Remote Desktop connections, from exported Windows logs.
+///
+/// Point rdptriage at the logs collected from the client, the RD Gateway and the session host
+/// (.evtx files, XML or JSONL exports, folders of them, in any mix). It rebuilds every connection
+/// attempt across the machines and explains why each failed.
+#[derive(Parser, Debug)]
+#[command(name = "rdptriage", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the timeline of relevant events (normalized) from the inputs.
+    Events(events::EventsArgs),
+    /// Rebuild connection attempts across client, gateway and session host.
+    Attempts(events::AttemptsArgs),
+}
+
+/// Parse arguments and run the chosen command.
+pub fn run() -> Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.command {
+        Command::Events(args) => events::run_events(args),
+        Command::Attempts(args) => events::run_attempts(args),
+    }
+}

@@ -1,0 +1,81 @@
+//! The events timeline: `rdptriage events`.
+//!
+//! Takes: the sorted timeline.
+//! Produces: JSONL (one [`Event`] per line: `time`, `host`, `channel`, `provider`, `event_id`,
+//! `level`, `record_id`, `activity_id`, `fields`, `source` — the shape rdptriage reads back as input
+//! and the inline event shape of rule cases), CSV (one row per event, fields as `name=value`
+//! pairs), or a terminal table.
+
+use super::{csv_cell, terminal_safe};
+use crate::event::Event;
+use std::io::{Result, Write};
+
+/// One event per line, as JSON.
+pub fn write_jsonl(events: &[Event], out: &mut dyn Write) -> Result<()> {
+    for e in events {
+        serde_json::to_writer(&mut *out, e)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Header of the CSV form.
+pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id,activity_id,fields,source_path,source_position";
+
+/// One event per row.
+pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "{CSV_HEADER}")?;
+    for e in events {
+        let kind = e.catalog_entry().map_or("", |c| c.kind);
+        let position = match e.source.locator {
+            crate::event::Locator::Record(n) => format!("record {n}"),
+            crate::event::Locator::Line(n) => format!("line {n}"),
+        };
+        let row = [
+            e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            e.host.clone(),
+            e.channel.clone(),
+            e.provider.clone(),
+            e.event_id.to_string(),
+            kind.to_string(),
+            e.record_id.map(|r| r.to_string()).unwrap_or_default(),
+            e.activity_id.clone().unwrap_or_default(),
+            fields_text(e),
+            e.source.path.to_string(),
+            position,
+        ];
+        let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+/// `name=value; name=value` in field-name order.
+pub fn fields_text(e: &Event) -> String {
+    e.fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| format!("{k}={}", v.to_text()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A readable timeline, one event per line.
+pub fn write_terminal(events: &[Event], out: &mut dyn Write) -> Result<()> {
+    if events.is_empty() {
+        writeln!(out, "No relevant events found in the inputs.")?;
+    }
+    for e in events {
+        let kind = e.catalog_entry().map_or("?", |c| c.kind);
+        writeln!(
+            out,
+            "{}  {:<24} {:>5} {:<34} {}",
+            e.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            terminal_safe(&e.host),
+            e.event_id,
+            kind,
+            terminal_safe(&fields_text(e)),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The JSON report: rdptriage's stable, versioned machine-readable output.
+//!
+//! Takes: an [`Analysis`].
+//! Produces: one JSON document (`attempts --format json`, and later `analyze --format json`).
+//!
+//! # Wire format (schema_version 1)
+//!
+//! ```text
+//! {
+//!   "schema_version": 1,                 // bumped on any incompatible change
+//!   "tool": {"name": "rdptriage", "version": "0.1.0"},
+//!   "command": "attempts",
+//!   "inputs": [ {                        // one per input path, sorted by path
+//!       "path", "format" (evtx|xml|jsonl|unknown), "host", "bytes",
+//!       "records", "failed_records", "first_error", "relevant", "out_of_window",
+//!       "status" (read|partial|skipped|unreadable), "reason" } ],
+//!   "hosts": [ {                         // sorted by name
+//!       "name", "role" (client|gateway|server|dc|unknown), "roles": [...],
+//!       "clock_offset_seconds" (seconds to add to the host's clock; null = not estimable),
+//!       "clock_reference" (host the offset is relative to), "clock_samples", "events" } ],
+//!   "attempts": [ {                      // sorted by start time
+//!       "id" ("A0001"…), "client", "client_address", "target", "target_address",
+//!       "gateway", "server", "user",
+//!       "started", "ended",              // RFC 3339 UTC, on the reference clock
+//!       "outcome" (succeeded|failed|unknown),
+//!       "codes": {"primary", "primary_hex", "extended", "extended_hex",
+//!                 "extended_source" (reported|server|null), "primary_reported"},
+//!       "seen_by": ["client", "gateway", "server"],
+//!       "events": [ {"role", "time" (corrected), "logged_time" (host clock), "host",
+//!                    "channel", "provider", "event_id", "kind", "record_id", "activity_id",
+//!                    "fields", "source": {"path", "record" | "line"}} ] } ],
+//!   "summary": {"inputs", "records", "failed_records", "relevant_events", "attempts",
+//!               "failed_attempts", "succeeded_attempts", "unknown_attempts"}
+//! }
+//! ```
+//! Times are RFC 3339 in UTC. Field values keep their types: numbers are numbers, hex values are
+//! `"0x…"` strings. Lists are sorted; the same inputs always give byte-identical output.
+
+use crate::analysis::Analysis;
+use crate::attempt::{Attempt, AttemptCodes, HostInfo, LinkedEvent, Outcome};
+use crate::event::{Event, Fields, Provenance};
+use crate::source::InputReport;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The version of the wire format above.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Serialize)]
+pub struct Report<'a> {
+    /// See the module docs.
+    pub schema_version: u32,
+    /// Name and version of the tool.
+    pub tool: Tool,
+    /// The subcommand that produced it.
+    pub command: &'a str,
+    /// Input accounting.
+    pub inputs: &'a [InputReport],
+    /// Hosts.
+    pub hosts: &'a [HostInfo],
+    /// Attempts.
+    pub attempts: Vec<AttemptJson<'a>>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// Tool identification.
+#[derive(Serialize)]
+pub struct Tool {
+    /// Always `rdptriage`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// One attempt on the wire.
+#[derive(Serialize)]
+pub struct AttemptJson<'a> {
+    id: &'a str,
+    client: Option<&'a str>,
+    client_address: Option<&'a str>,
+    target: Option<&'a str>,
+    target_address: Option<&'a str>,
+    gateway: Option<&'a str>,
+    server: Option<&'a str>,
+    user: Option<&'a str>,
+    started: DateTime<Utc>,
+    ended: Option<DateTime<Utc>>,
+    outcome: Outcome,
+    codes: CodesJson<'a>,
+    seen_by: &'a [crate::event::catalog::HostRole],
+    events: Vec<LinkedEventJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CodesJson<'a> {
+    primary: Option<u64>,
+    primary_hex: Option<String>,
+    extended: Option<u64>,
+    extended_hex: Option<String>,
+    extended_source: Option<&'a str>,
+    primary_reported: bool,
+}
+
+/// One event of an attempt on the wire.
+#[derive(Serialize)]
+pub struct LinkedEventJson<'a> {
+    role: crate::event::catalog::HostRole,
+    time: DateTime<Utc>,
+    logged_time: DateTime<Utc>,
+    host: &'a str,
+    channel: &'a str,
+    provider: &'a str,
+    event_id: u32,
+    kind: Option<&'static str>,
+    record_id: Option<u64>,
+    activity_id: Option<&'a str>,
+    fields: &'a Fields,
+    source: &'a Provenance,
+}
+
+/// Totals over the run.
+#[derive(Serialize)]
+pub struct Summary {
+    inputs: usize,
+    records: u64,
+    failed_records: u64,
+    relevant_events: usize,
+    attempts: usize,
+    failed_attempts: usize,
+    succeeded_attempts: usize,
+    unknown_attempts: usize,
+}
+
+fn hex(n: Option<u64>) -> Option<String> {
+    n.map(|n| format!("0x{n:X}"))
+}
+
+fn codes(c: &AttemptCodes) -> CodesJson<'_> {
+    CodesJson {
+        primary: c.primary,
+        primary_hex: hex(c.primary),
+        extended: c.extended,
+        extended_hex: hex(c.extended),
+        extended_source: c.extended_source.as_deref(),
+        primary_reported: c.primary_reported,
+    }
+}
+
+/// One linked event on the wire.
+pub fn linked_event<'a>(event: &'a Event, link: &LinkedEvent) -> LinkedEventJson<'a> {
+    LinkedEventJson {
+        role: link.role,
+        time: link.corrected_time,
+        logged_time: event.time,
+        host: &event.host,
+        channel: &event.channel,
+        provider: &event.provider,
+        event_id: event.event_id,
+        kind: event.catalog_entry().map(|e| e.kind),
+        record_id: event.record_id,
+        activity_id: event.activity_id.as_deref(),
+        fields: &event.fields,
+        source: &event.source,
+    }
+}
+
+/// One attempt on the wire.
+pub fn attempt<'a>(analysis: &'a Analysis, a: &'a Attempt) -> AttemptJson<'a> {
+    let events = &analysis.timeline.events;
+    AttemptJson {
+        id: &a.id,
+        client: a.client.as_deref(),
+        client_address: a.client_address.as_deref(),
+        target: a.target.as_deref(),
+        target_address: a.target_address.as_deref(),
+        gateway: a.gateway.as_deref(),
+        server: a.server.as_deref(),
+        user: a.user.as_deref(),
+        started: a.started,
+        ended: a.ended,
+        outcome: a.outcome,
+        codes: codes(&a.codes),
+        seen_by: &a.seen_by,
+        events: a
+            .events
+            .iter()
+            .map(|l| linked_event(&events[l.index], l))
+            .collect(),
+    }
+}
+
+/// Build the report for `command`.
+pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
+    let attempts = &analysis.correlation.attempts;
+    let count = |o: Outcome| attempts.iter().filter(|a| a.outcome == o).count();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "rdptriage",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        command,
+        inputs: &analysis.inputs,
+        hosts: &analysis.correlation.hosts,
+        attempts: attempts.iter().map(|a| attempt(analysis, a)).collect(),
+        summary: Summary {
+            inputs: analysis.inputs.len(),
+            records: analysis.inputs.iter().map(|i| i.records).sum(),
+            failed_records: analysis.inputs.iter().map(|i| i.failed_records).sum(),
+            relevant_events: analysis.timeline.events.len(),
+            attempts: attempts.len(),
+            failed_attempts: count(Outcome::Failed),
+            succeeded_attempts: count(Outcome::Succeeded),
+            unknown_attempts: count(Outcome::Unknown),
+        },
+    }
+}
+
+/// Write the report as pretty JSON followed by a newline.
+pub fn write(
+    analysis: &Analysis,
+    command: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &report(analysis, command))?;
+    writeln!(out)
+}

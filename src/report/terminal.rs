@@ -1,0 +1,161 @@
+//! Terminal view of attempts, hosts and inputs.
+//!
+//! Takes: an [`Analysis`].
+//! Produces: human-readable text: per attempt, client → gateway → host, time, outcome, codes, and
+//! its events on the reference clock; then hosts with clock offsets, and the inputs that were not
+//! read cleanly. Every string from a log passes through [`terminal_safe`].
+
+use super::events::fields_text;
+use super::terminal_safe;
+use crate::analysis::Analysis;
+use crate::attempt::{Attempt, Outcome};
+use crate::source::InputStatus;
+use std::io::{Result, Write};
+
+fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Succeeded => "SUCCEEDED",
+        Outcome::Failed => "FAILED",
+        Outcome::Unknown => "UNKNOWN",
+    }
+}
+
+/// `client → gateway → server`, with `?` for machines whose logs were not supplied.
+pub fn path_of(a: &Attempt) -> String {
+    let client = a.client.as_deref().unwrap_or("?");
+    let server = a.server.as_deref().or(a.target.as_deref()).unwrap_or("?");
+    match &a.gateway {
+        Some(g) => format!("{client} → {g} → {server}"),
+        None => format!("{client} → {server}"),
+    }
+}
+
+/// The codes line of an attempt, e.g. `0x904 (2308), extended 0x7 (reported)`.
+pub fn codes_line(a: &Attempt) -> Option<String> {
+    let c = &a.codes;
+    let primary = c.primary.map(|p| {
+        let note = if c.primary_reported { ", reported" } else { "" };
+        format!("0x{p:X} ({p}{note})")
+    });
+    let extended = c.extended.map(|e| {
+        let from = c.extended_source.as_deref().unwrap_or("?");
+        format!("extended 0x{e:X} ({e}, from {from})")
+    });
+    match (primary, extended) {
+        (None, None) => None,
+        (p, e) => Some([p, e].into_iter().flatten().collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Write the attempts view.
+pub fn write_attempts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
+    let attempts = &analysis.correlation.attempts;
+    if attempts.is_empty() {
+        writeln!(out, "No connection attempts found in the inputs.")?;
+    }
+    for a in attempts {
+        writeln!(
+            out,
+            "{}  {}  {:<9}  {}",
+            a.id,
+            a.started.format("%Y-%m-%d %H:%M:%SZ"),
+            outcome_word(a.outcome),
+            terminal_safe(&path_of(a))
+        )?;
+        if let Some(target) = &a.target {
+            writeln!(out, "       target: {}", terminal_safe(target))?;
+        }
+        if let Some(user) = &a.user {
+            writeln!(out, "       user:   {}", terminal_safe(user))?;
+        }
+        if let Some(codes) = codes_line(a) {
+            writeln!(out, "       codes:  {codes}")?;
+        }
+        for l in &a.events {
+            let e = &analysis.timeline.events[l.index];
+            let kind = e.catalog_entry().map_or("?", |c| c.kind);
+            writeln!(
+                out,
+                "         {} {:<7} {:>5} {:<32} {}",
+                l.corrected_time.format("%H:%M:%S%.3f"),
+                l.role.as_str(),
+                e.event_id,
+                kind,
+                terminal_safe(&fields_text(e))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    write_hosts(analysis, out)?;
+    write_input_problems(analysis, out)
+}
+
+/// Hosts with roles and clock offsets.
+pub fn write_hosts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
+    let hosts = &analysis.correlation.hosts;
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Hosts:")?;
+    for h in hosts {
+        let offset = match (h.clock_offset_seconds, &h.clock_reference) {
+            (Some(o), Some(r)) if o != 0.0 => {
+                format!(
+                    "clock {:+.1} s vs {} ({} pairs)",
+                    -o,
+                    terminal_safe(r),
+                    h.clock_samples
+                )
+            }
+            (Some(_), _) => "clock in line with reference".to_string(),
+            (None, _) => "clock offset unknown".to_string(),
+        };
+        writeln!(
+            out,
+            "  {:<28} {:<8} {:>6} events  {}",
+            terminal_safe(&h.name),
+            h.role.as_str(),
+            h.events,
+            offset
+        )?;
+    }
+    Ok(())
+}
+
+/// Inputs that were skipped, partial or unreadable, with reasons; then a one-line total.
+pub fn write_input_problems(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
+    let inputs = &analysis.inputs;
+    let problems: Vec<_> = inputs
+        .iter()
+        .filter(|i| i.status != InputStatus::Read)
+        .collect();
+    if !problems.is_empty() {
+        writeln!(out, "Inputs not read cleanly:")?;
+        for i in problems {
+            let why = i
+                .reason
+                .as_deref()
+                .or(i.first_error.as_deref())
+                .unwrap_or("");
+            writeln!(
+                out,
+                "  {:<10} {}  ({} read, {} failed) {}",
+                format!("{:?}", i.status).to_lowercase(),
+                terminal_safe(&i.path),
+                i.records,
+                i.failed_records,
+                terminal_safe(why)
+            )?;
+        }
+    }
+    let records: u64 = inputs.iter().map(|i| i.records).sum();
+    let relevant: u64 = inputs.iter().map(|i| i.relevant).sum();
+    writeln!(
+        out,
+        "{} inputs, {} records read, {} relevant events, {} attempts.",
+        inputs.len(),
+        records,
+        relevant,
+        analysis.correlation.attempts.len()
+    )
+}
