@@ -53,7 +53,10 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
         Some(']') => {
             chars.next();
             while let Some(c) = chars.next() {
-                if c == '\u{7}' || (c == '\u{1b}' && chars.peek() == Some(&'\\')) {
+                if c == '\u{7}' {
+                    break;
+                }
+                if c == '\u{1b}' && chars.peek() == Some(&'\\') {
                     chars.next();
                     break;
                 }
