@@ -87,3 +87,15 @@ impl Analysis {
             .any(|i| i.status == source::InputStatus::Unreadable)
     }
 }
+
+impl Analysis {
+    /// True when a log of `channel` (case-insensitive) from `host` was supplied, whether or not it
+    /// held relevant events. Hosts are matched on the file's main `Computer` name.
+    pub fn log_supplied(&self, host: &str, channel: &str) -> bool {
+        let host = crate::attempt::host_key(host);
+        self.inputs.iter().any(|i| {
+            i.host.as_deref().map(crate::attempt::host_key) == Some(host.clone())
+                && i.channels.iter().any(|c| c.eq_ignore_ascii_case(channel))
+        })
+    }
+}

@@ -91,6 +91,10 @@ pub struct InputReport {
     pub status: InputStatus,
     /// Why the file was skipped or unreadable (or a note on a partial read).
     pub reason: Option<String>,
+    /// The channels the file's records belong to, sorted (tells which logs were supplied, so
+    /// the absence of an event can be told apart from the absence of the log).
+    #[serde(default)]
+    pub channels: Vec<String>,
     /// Size of the file in bytes.
     pub bytes: u64,
 }
@@ -109,6 +113,7 @@ impl InputReport {
             out_of_window: 0,
             status: InputStatus::Read,
             reason: None,
+            channels: Vec::new(),
             bytes: source.size,
         }
     }
@@ -126,6 +131,7 @@ impl InputReport {
             out_of_window: 0,
             status: InputStatus::Unreadable,
             reason: Some(reason),
+            channels: Vec::new(),
             bytes: 0,
         }
     }

@@ -65,6 +65,7 @@ pub struct Collector {
     events: Vec<Event>,
     options: IngestOptions,
     hosts: HashMap<String, u64>,
+    channels: std::collections::BTreeSet<String>,
 }
 
 impl Collector {
@@ -75,6 +76,7 @@ impl Collector {
             events: Vec::new(),
             options: options.clone(),
             hosts: HashMap::new(),
+            channels: std::collections::BTreeSet::new(),
         }
     }
 
@@ -82,6 +84,9 @@ impl Collector {
     /// [`Collector::push`]. Call once per successfully read record, relevant or not.
     pub fn wants(&mut self, channel: &str, provider: &str, event_id: u32, host: &str) -> bool {
         self.report.records += 1;
+        if !channel.is_empty() && !self.channels.contains(channel) {
+            self.channels.insert(channel.to_string());
+        }
         if !host.is_empty() {
             match self.hosts.get_mut(host) {
                 Some(n) => *n += 1,
@@ -120,6 +125,7 @@ impl Collector {
             }
             self.report.reason = Some(reason);
         }
+        self.report.channels = std::mem::take(&mut self.channels).into_iter().collect();
         self.report.host = self
             .hosts
             .into_iter()
