@@ -1,1 +1,10 @@
+//! The one integration-test binary. Each module says what it covers.
 
+/// Shared helpers: running the binary, building event files.
+mod util;
+
+/// Command-line behaviour: help, usage errors, exit statuses, formats, output files.
+mod cli;
+
+/// The shared corpus of real logs (runs when `RDPTRIAGE_CORPUS` is set; CI sets it).
+mod corpus;

@@ -1,0 +1,195 @@
+//! Command-line behaviour: help, usage errors, exit statuses, formats, output files.
+
+use crate::util::{client_server_0x904, json_of, rdptriage, write_lines};
+use predicates::prelude::*;
+
+#[test]
+fn help_lists_the_commands() {
+    rdptriage()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("events").and(predicate::str::contains("attempts")));
+}
+
+#[test]
+fn no_paths_is_a_usage_error() {
+    rdptriage()
+        .arg("attempts")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("PATH"));
+}
+
+#[test]
+fn bad_reported_error_is_a_usage_error_naming_the_value() {
+    rdptriage()
+        .args(["attempts", ".", "--reported-error", "banana"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("banana"));
+}
+
+#[test]
+fn missing_input_is_reported_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.evtx");
+    let out = rdptriage()
+        .args(["attempts", "-f", "json"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let report = json_of(&out);
+    assert_eq!(report["inputs"][0]["status"], "unreadable");
+    assert!(
+        report["inputs"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no such file")
+    );
+}
+
+#[test]
+fn unsupported_files_are_skipped_with_a_reason_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    std::fs::write(dir.path().join("logs.zip"), b"PK\x03\x04rest").unwrap();
+    std::fs::write(dir.path().join("empty.evtx"), b"").unwrap();
+    let out = rdptriage()
+        .args(["attempts", "-f", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = json_of(&out);
+    let inputs = report["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for i in inputs {
+        assert_eq!(i["status"], "skipped", "{i}");
+    }
+    let reasons: Vec<&str> = inputs.iter().map(|i| i["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("zip")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("empty")), "{reasons:?}");
+}
+
+#[test]
+fn attempts_link_client_and_server_across_a_clock_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lines(dir.path(), "events.jsonl", &client_server_0x904(180));
+    let out = rdptriage()
+        .args(["attempts", "-f", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report = json_of(&out);
+    let attempts = report["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{report:#}");
+    let a = &attempts[0];
+    assert_eq!(a["outcome"], "failed");
+    assert_eq!(a["codes"]["primary"], 2308);
+    assert_eq!(a["codes"]["primary_hex"], "0x904");
+    assert_eq!(a["server"], "SRV.contoso.local");
+    assert_eq!(a["client"], "WS1");
+    let server = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "SRV.contoso.local")
+        .unwrap();
+    assert_eq!(server["clock_offset_seconds"], -180.0);
+    assert_eq!(server["role"], "server");
+    // The server's 131 is shown on the client's clock: 09:12:03, not 09:15:03.
+    let e131 = a["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_id"] == 131)
+        .unwrap();
+    assert_eq!(e131["time"], "2024-05-14T09:12:03Z");
+    assert_eq!(e131["logged_time"], "2024-05-14T09:15:03Z");
+}
+
+#[test]
+fn reported_error_fills_the_extended_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lines(dir.path(), "events.jsonl", &client_server_0x904(0));
+    let out = rdptriage()
+        .args(["attempts", "-f", "json", "--reported-error", "0x904/0x7"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let codes = &report["attempts"][0]["codes"];
+    assert_eq!(codes["extended"], 7);
+    assert_eq!(codes["extended_source"], "reported");
+    assert_eq!(codes["primary_reported"], false);
+}
+
+#[test]
+fn events_jsonl_reads_back_to_the_same_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lines(dir.path(), "in.jsonl", &client_server_0x904(180));
+    let mapped = dir.path().join("mapped");
+    std::fs::create_dir(&mapped).unwrap();
+    rdptriage()
+        .args(["events", "-f", "jsonl", "-o"])
+        .arg(mapped.join("events.jsonl"))
+        .arg(dir.path().join("in.jsonl"))
+        .assert()
+        .success();
+    let direct = json_of(
+        &rdptriage()
+            .args(["attempts", "-f", "json"])
+            .arg(dir.path().join("in.jsonl"))
+            .output()
+            .unwrap(),
+    );
+    let reduced = json_of(
+        &rdptriage()
+            .args(["attempts", "-f", "json"])
+            .arg(&mapped)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(direct["attempts"], reduced["attempts"]);
+}
+
+#[test]
+fn output_file_is_written_and_no_temporary_file_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lines(dir.path(), "in.jsonl", &client_server_0x904(0));
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("report.json");
+    rdptriage()
+        .args(["attempts", "-f", "json", "-o"])
+        .arg(&target)
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("\"schema_version\": 1"));
+    let leftovers: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn events_csv_has_a_header_and_one_row_per_event() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lines(dir.path(), "in.jsonl", &client_server_0x904(0));
+    let out = rdptriage()
+        .args(["events", "-f", "csv"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("time,host,channel"));
+    assert_eq!(lines.len(), 5);
+}

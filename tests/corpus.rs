@@ -1,0 +1,91 @@
+//! The shared corpus of real public logs. Runs when `RDPTRIAGE_CORPUS` names the folder (CI sets
+//! it to `../shared/corpus`); otherwise each test says so on stderr and checks nothing else.
+
+use rdptriage::ingest::{IngestOptions, ingest_all};
+use rdptriage::source::{InputStatus, discover};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("RDPTRIAGE_CORPUS") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!("RDPTRIAGE_CORPUS is not set: corpus test not run");
+            None
+        }
+    }
+}
+
+/// `path → (records, parse_errors)` from MANIFEST.tsv.
+fn manifest(dir: &std::path::Path) -> HashMap<String, (u64, u64)> {
+    let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (path, records, errors) = (col("path"), col("records"), col("parse_errors"));
+    lines
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .map(|f| {
+            (
+                f[path].to_string(),
+                (f[records].parse().unwrap(), f[errors].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_manifest_file_is_read_at_least_as_far_as_evtx_dump() {
+    let Some(dir) = corpus() else { return };
+    let expected = manifest(&dir);
+    let found = discover(std::slice::from_ref(&dir));
+    let files = ingest_all(&found.sources, &IngestOptions::default(), &|_, _| {});
+    let mut seen = 0;
+    for file in &files {
+        let r = &file.report;
+        let rel = std::path::Path::new(&r.path)
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let Some(&(records, _)) = expected.get(&rel) else {
+            panic!("{rel} is read but not in the manifest");
+        };
+        seen += 1;
+        assert!(
+            r.records + r.failed_records >= records,
+            "{rel}: read {} + failed {} < manifest {records}",
+            r.records,
+            r.failed_records
+        );
+        assert_ne!(r.status, InputStatus::Unreadable, "{rel}: {:?}", r.reason);
+        if r.failed_records > 0 {
+            assert!(r.first_error.is_some(), "{rel}: failures without a reason");
+        }
+    }
+    assert_eq!(seen, expected.len(), "every manifest file is read");
+    // The only other file is the manifest itself, skipped with a reason.
+    for p in &found.problems {
+        assert_eq!(p.status, InputStatus::Skipped, "{p:?}");
+        assert!(p.reason.is_some());
+    }
+}
+
+#[test]
+fn stolen_szechuan_client_log_has_one_successful_attempt() {
+    let Some(dir) = corpus() else { return };
+    let file = dir.join(
+        "AndrewRathbun+DFIRArtifactMuseum/Windows/EventLogs/Win2012R2/StolenSzechuan/StolenSzechuanEventLogs/Microsoft-Windows-TerminalServices-RDPClient%4Operational.evtx",
+    );
+    let config = rdptriage::config::Config {
+        paths: vec![file],
+        ..Default::default()
+    };
+    let analysis = rdptriage::analysis::analyze(&config, &rdptriage::analysis::NoProgress).unwrap();
+    let attempts = &analysis.correlation.attempts;
+    assert_eq!(attempts.len(), 1);
+    let a = &attempts[0];
+    assert_eq!(a.target.as_deref(), Some("DESKTOP-SDN1RPT"));
+    assert_eq!(a.codes.primary, Some(2), "disconnect reason 2: remote disconnection by user");
+    assert_eq!(a.outcome, rdptriage::attempt::Outcome::Succeeded);
+}
