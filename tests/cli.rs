@@ -68,7 +68,10 @@ fn unsupported_files_are_skipped_with_a_reason_not_an_error() {
     for i in inputs {
         assert_eq!(i["status"], "skipped", "{i}");
     }
-    let reasons: Vec<&str> = inputs.iter().map(|i| i["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = inputs
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect();
     assert!(reasons.iter().any(|r| r.contains("zip")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("empty")), "{reasons:?}");
 }

@@ -86,6 +86,10 @@ fn stolen_szechuan_client_log_has_one_successful_attempt() {
     assert_eq!(attempts.len(), 1);
     let a = &attempts[0];
     assert_eq!(a.target.as_deref(), Some("DESKTOP-SDN1RPT"));
-    assert_eq!(a.codes.primary, Some(2), "disconnect reason 2: remote disconnection by user");
+    assert_eq!(
+        a.codes.primary,
+        Some(2),
+        "disconnect reason 2: remote disconnection by user"
+    );
     assert_eq!(a.outcome, rdptriage::attempt::Outcome::Succeeded);
 }
