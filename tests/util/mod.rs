@@ -21,8 +21,7 @@ pub fn repo() -> PathBuf {
 pub fn event_line(
     time: &str,
     host: &str,
-    channel: &str,
-    provider: &str,
+    (channel, provider): (&str, &str),
     event_id: u32,
     activity: Option<&str>,
     fields: serde_json::Value,
