@@ -70,8 +70,7 @@ pub fn client_server_0x904(skew: i64) -> Vec<String> {
         event_line(
             &at(0),
             "WS1",
-            client,
-            cp,
+            (client, cp),
             1024,
             Some("{aaaaaaaa-0000-0000-0000-000000000001}"),
             serde_json::json!({"Name": "Server Name", "Value": "srv.contoso.local"}),
@@ -80,8 +79,7 @@ pub fn client_server_0x904(skew: i64) -> Vec<String> {
         event_line(
             &at(skew),
             "SRV.contoso.local",
-            core,
-            cpv,
+            (core, cpv),
             131,
             Some("{bbbbbbbb-0000-0000-0000-000000000001}"),
             serde_json::json!({"ConnType": "TCP", "ClientIP": "10.0.0.7:50000"}),
@@ -90,8 +88,7 @@ pub fn client_server_0x904(skew: i64) -> Vec<String> {
         event_line(
             &at(skew + 1),
             "SRV.contoso.local",
-            core,
-            cpv,
+            (core, cpv),
             102,
             Some("{bbbbbbbb-0000-0000-0000-000000000001}"),
             serde_json::json!({}),
@@ -100,8 +97,7 @@ pub fn client_server_0x904(skew: i64) -> Vec<String> {
         event_line(
             &at(2),
             "WS1",
-            client,
-            cp,
+            (client, cp),
             1026,
             Some("{aaaaaaaa-0000-0000-0000-000000000001}"),
             serde_json::json!({"Name": "Disconnect Reason", "Value": 2308}),
