@@ -2,8 +2,8 @@
 //!
 //! Takes: one XML [`Source`] in any layout Windows produces (KB §4.2): Event Viewer "Save as XML"
 //! (XML declaration, `<Events>` root), `wevtutil qe /f:xml` (concatenated `<Event>` elements with
-//! single-quoted attributes and no root), `/f:RenderedXml` and `Get-WinEvent … ToXml()` output
-//! (a `<RenderingInfo>` inside each event, skipped), with or without namespace prefixes
+//! single-quoted attributes and no root), `/f:RenderedXml` (a `<RenderingInfo>` inside each event,
+//! skipped) and PowerShell's `Get-WinEvent … ToXml()` output, with or without namespace prefixes
 //! (`<e:Event>`), in UTF-8 (with or without BOM) or UTF-16 LE/BE (what Windows PowerShell writes).
 //! Produces: records into the [`Collector`], shaped exactly like the EVTX path: Provider `Name`
 //! (else `EventSourceName`), `EventID` text (the `Qualifiers` attribute ignored), Level,
