@@ -8,3 +8,9 @@ mod cli;
 
 /// The shared corpus of real logs (runs when `RDPTRIAGE_CORPUS` is set; CI sets it).
 mod corpus;
+
+/// XML exports: every committed fixture reads cleanly with typed fields.
+mod xml_ingest;
+
+/// Attempts rebuilt from the committed multi-host fixtures (clock offsets, server-only input).
+mod fixtures_attempts;

@@ -2,9 +2,10 @@
 //!
 //! Takes: the sorted events of a run.
 //! Produces: one [`GatewayView`] per tunnel in the Gateway/Operational log: events grouped by
-//! gateway host, client address (without port) and user, split into sequences that start at a
-//! transport connection (312/313) or an authorization step (200/201) after the previous one ended
-//! (302 success, 303 end, or a failure 201/301/304/306).
+//! gateway host and client address (without port), split into sequences. A transport connection
+//! (312/313) or an authorization step (200/201) starts a new tunnel once the previous one ended
+//! (303, or a failure 201/301/304/306) or had already been authorized; 312/313 carry no user, so
+//! the user cannot be part of the grouping key.
 
 use crate::event::Event;
 use crate::event::catalog::{GATEWAY_ADMIN, GATEWAY_OPERATIONAL};
@@ -58,7 +59,7 @@ pub fn strip_port(address: &str) -> String {
 
 /// Group gateway events into tunnel attempts.
 pub fn views(events: &[Event]) -> Vec<GatewayView> {
-    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
         if !is_gateway_event(e) || matches!(e.event_id, 203 | 700 | 100..=103 | 400) {
             continue; // service-level events belong to no single tunnel
@@ -67,12 +68,8 @@ pub fn views(events: &[Event]) -> Vec<GatewayView> {
             .field_text("IpAddress")
             .map(|a| strip_port(&a))
             .unwrap_or_default();
-        let user = e
-            .field_text("Username")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
         groups
-            .entry((super::host_key(&e.host), address, user))
+            .entry((super::host_key(&e.host), address))
             .or_default()
             .push(i);
     }
@@ -88,13 +85,17 @@ pub fn views(events: &[Event]) -> Vec<GatewayView> {
 fn split_sequences(events: &[Event], group: Vec<usize>) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = vec![Vec::new()];
     let mut closed = false;
+    let mut authorized = false;
     for i in group {
         let id = events[i].event_id;
-        let starts = matches!(id, 312 | 313 | 200 | 201);
-        if starts && closed {
+        let transport = matches!(id, 312 | 313);
+        let authorization = matches!(id, 200 | 201);
+        if (transport || authorization) && (closed || authorized) {
             out.push(Vec::new());
             closed = false;
+            authorized = false;
         }
+        authorized |= authorization;
         if let Some(last) = out.last_mut() {
             last.push(i);
         }
@@ -196,5 +197,60 @@ mod tests {
         assert_eq!(v[1].failure_event, Some(301));
         assert_eq!(v[1].error_code, Some(23002));
         assert_eq!(v[1].resource.as_deref(), Some("srv"));
+    }
+
+    /// Regression: 312 carries no user, and formed a tunnel of its own.
+    #[test]
+    fn transport_event_without_user_joins_its_tunnel() {
+        let events = vec![
+            ev(
+                "gw",
+                GATEWAY_OPERATIONAL,
+                312,
+                0,
+                None,
+                &[("IpAddress", "10.0.0.9:5000")],
+            ),
+            ev(
+                "gw",
+                GATEWAY_OPERATIONAL,
+                200,
+                1,
+                None,
+                &[("IpAddress", "10.0.0.9"), ("Username", "C\\a")],
+            ),
+            ev(
+                "gw",
+                GATEWAY_OPERATIONAL,
+                302,
+                2,
+                None,
+                &[
+                    ("IpAddress", "10.0.0.9"),
+                    ("Username", "C\\a"),
+                    ("Resource", "srv"),
+                ],
+            ),
+            ev(
+                "gw",
+                GATEWAY_OPERATIONAL,
+                312,
+                30,
+                None,
+                &[("IpAddress", "10.0.0.9:5001")],
+            ),
+            ev(
+                "gw",
+                GATEWAY_OPERATIONAL,
+                200,
+                31,
+                None,
+                &[("IpAddress", "10.0.0.9"), ("Username", "C\\a")],
+            ),
+        ];
+        let v = views(&events);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0].events.len(), 3);
+        assert_eq!(v[1].events.len(), 2);
     }
 }

@@ -44,6 +44,9 @@ pub struct ServerView {
 /// How long after its anchor an event may still belong to a connection.
 const ATTACH_WINDOW_SECONDS: i64 = 180;
 
+/// How long after a connection's last event a session event may still belong to it by session id.
+const SESSION_GRACE_SECONDS: i64 = 60;
+
 /// LSM 40 reasons that end a session without any failure (ERRINFO code space).
 const BENIGN_LSM_REASONS: &[u64] = &[0, 1, 2, 3, 4, 5, 11, 12];
 
@@ -276,8 +279,17 @@ fn best_by_time(events: &[Event], views: &[ServerView], e: &Event) -> Option<usi
         .or_else(|| e.field_u64("SessionId"))
         .or_else(|| e.field_u64("TargetSession"))
     {
+        // A session id is reused across connections: it only ties the event to a connection
+        // that was still going on at the time.
         let by_session = views.iter().rposition(|v| {
+            let last = v
+                .events
+                .iter()
+                .map(|&j| events[j].time)
+                .max()
+                .unwrap_or(v.started);
             v.started <= e.time
+                && e.time <= last + Duration::seconds(SESSION_GRACE_SECONDS)
                 && v.events
                     .iter()
                     .any(|&j| session_of(&events[j]) == Some(session))
@@ -486,5 +498,57 @@ mod tests {
         let v = views(&timeline);
         assert_eq!(v[0].lsm_reason, Some(7));
         assert_eq!(v[0].failure_event, Some(40));
+    }
+
+    /// Regression: a session id from a finished connection pulled a later session event into it.
+    #[test]
+    fn reused_session_id_does_not_reach_into_a_finished_connection() {
+        let timeline = Timeline::new(vec![
+            ev(
+                "srv",
+                RDPCORETS_OPERATIONAL,
+                131,
+                0,
+                Some("{old}"),
+                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4000")],
+            ),
+            ev(
+                "srv",
+                LSM_OPERATIONAL,
+                21,
+                2,
+                None,
+                &[
+                    ("SessionID", "3"),
+                    ("Address", "10.0.0.5"),
+                    ("User", "C\\a"),
+                ],
+            ),
+            ev(
+                "srv",
+                RDPCORETS_OPERATIONAL,
+                131,
+                600,
+                Some("{new}"),
+                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4100")],
+            ),
+            ev(
+                "srv",
+                LSM_OPERATIONAL,
+                36,
+                601,
+                None,
+                &[("SessionId", "3"), ("ErrorCode", "0x8007139f")],
+            ),
+        ]);
+        let v = views(&timeline);
+        assert_eq!(v.len(), 2);
+        let lsm36 = timeline
+            .events
+            .iter()
+            .position(|e| e.event_id == 36)
+            .unwrap();
+        assert!(v[1].events.contains(&lsm36), "{v:?}");
+        assert!(!v[0].events.contains(&lsm36));
     }
 }
