@@ -13,6 +13,8 @@
 
 pub mod error;
 pub mod event;
+/// Writes `.evtx` files laid out like Windows writes them (sample logs and test fixtures).
+pub mod evtx_writer;
 pub mod ingest;
 pub mod source;
 
