@@ -305,7 +305,10 @@ impl<'t> BinXmlWriter<'t> {
             }
             let size = self.bytes.len() - start;
             let size = u16::try_from(size).map_err(|_| EvtxWriteError::ValueTooLarge {
-                field: format!("template value {i}"),
+                field: match value {
+                    InstanceValue::Plain(_) => format!("template value {i}"),
+                    InstanceValue::BinXml { .. } => "payload".to_string(),
+                },
                 bytes: size,
             })?;
             let at = descriptors_at + 4 * i;

@@ -48,8 +48,6 @@ mod template;
 mod value;
 
 #[cfg(test)]
-mod proptests;
-#[cfg(test)]
 mod tests;
 
 pub use spec::{Payload, RecordSpec, Value};
@@ -91,7 +89,8 @@ pub enum EvtxWriteError {
         /// The name given.
         name: String,
     },
-    /// A value or literal text needs more than 65535 bytes (the BinXML size field is 16 bits).
+    /// A value, a literal text or the whole payload (`field` is then `payload`) needs more than
+    /// 65535 bytes: BinXML sizes are 16 bits.
     #[error("{field}: {bytes} bytes, more than a BinXML value can hold (65535)")]
     ValueTooLarge {
         /// The field.
