@@ -166,7 +166,8 @@ impl EvtxWriter {
             let full = std::mem::replace(&mut self.current, fresh);
             self.chunks.push(full.finish());
         }
-        self.next_record_id += 1;
+        // Ids stop at u64::MAX rather than wrap (a log never gets there).
+        self.next_record_id = self.next_record_id.saturating_add(1);
         Ok(record_id)
     }
 

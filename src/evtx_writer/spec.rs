@@ -149,7 +149,8 @@ pub enum Value {
     Bool(bool),
     /// Binary (type 0x0e), rendered as hex.
     Binary(Vec<u8>),
-    /// Null (type 0x00): no value. Written, as Windows does, behind an optional substitution,
-    /// so readers leave the field's element out (an unnamed `<Data>` list gets shorter).
+    /// Null (type 0x00): no value. Written, as Windows does, behind an optional substitution:
+    /// libevtx leaves the field's element out, the `evtx` crate and python-evtx render it empty
+    /// (the `evtx` crate drops it from `UserData`).
     Null,
 }

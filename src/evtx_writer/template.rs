@@ -101,12 +101,6 @@ impl Element {
         self.children.get_or_insert_with(Vec::new).push(node);
         self
     }
-
-    /// Opens the element with `>` even when it gets no children.
-    fn open(mut self) -> Self {
-        self.children.get_or_insert_with(Vec::new);
-        self
-    }
 }
 
 fn opt(index: u16, value_type: u8) -> Content {
@@ -319,7 +313,7 @@ fn field_children<'v>(
             FieldStyle::OwnElement => Element::new(name),
         };
         // Windows refers to NULL payload values only through optional substitutions (libevtx
-        // rejects a NULL behind a normal one); readers then leave the element out.
+        // rejects a NULL behind a normal one); libevtx then leaves the element out.
         let sub = Content::Substitution {
             index,
             value_type: encoded.declared_type,
@@ -335,7 +329,7 @@ fn field_children<'v>(
 /// logs never leave the payload value NULL (and libevtx rejects a record that does), they write
 /// an empty `EventData` for events without fields.
 fn payload_instance(payload: &Payload) -> Result<Instance, EvtxWriteError> {
-    let (root, (children, values)) = match payload {
+    let (mut root, (children, values)) = match payload {
         Payload::None => (Element::new("EventData"), (Vec::new(), Vec::new())),
         Payload::EventData(fields) => {
             let fields = fields.iter().map(|(n, v)| (Some(n.as_str()), v));
@@ -362,7 +356,7 @@ fn payload_instance(payload: &Payload) -> Result<Instance, EvtxWriteError> {
             (root, children)
         }
     };
-    let mut root = root.open();
+    // Opened with `>` even without children: `<EventData></EventData>`, as Windows writes it.
     root.children = Some(children);
     Ok(Instance {
         template: TemplateDef { root },
