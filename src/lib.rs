@@ -16,6 +16,8 @@ pub mod attempt;
 pub mod config;
 pub mod error;
 pub mod event;
+/// Writes `.evtx` files laid out like Windows writes them (sample logs and test fixtures).
+pub mod evtx_writer;
 pub mod ingest;
 pub mod report;
 pub mod source;
