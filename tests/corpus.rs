@@ -93,3 +93,19 @@ fn stolen_szechuan_client_log_has_one_successful_attempt() {
     );
     assert_eq!(a.outcome, rdptriage::attempt::Outcome::Succeeded);
 }
+
+#[test]
+fn deciding_relevance_from_templates_gives_the_same_events_as_rendering_everything() {
+    let Some(dir) = corpus() else { return };
+    let found = discover(std::slice::from_ref(&dir));
+    let fast = ingest_all(&found.sources, &IngestOptions::default(), &|_, _| {});
+    let slow_options = IngestOptions {
+        render_every_record: true,
+        ..IngestOptions::default()
+    };
+    let slow = ingest_all(&found.sources, &slow_options, &|_, _| {});
+    for (f, s) in fast.iter().zip(&slow) {
+        assert_eq!(f.report, s.report, "{}", f.report.path);
+        assert_eq!(f.events, s.events, "{}", f.report.path);
+    }
+}

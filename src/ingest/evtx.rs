@@ -10,10 +10,11 @@
 //! System template, whose substitution values hold the EventID (index 3), the provider name (14) and
 //! the channel (16). When a record has that shape and the catalog does not know its event, it is
 //! counted and skipped without rendering; otherwise it is rendered to JSON and parsed. `Computer`
-//! is literal text in the template, not a value, so the first record of each template in a chunk
-//! is rendered once to learn it; later records of that template reuse it.
+//! (and, for classic providers, the provider and channel) are literal text in the template, not
+//! values, so the first record of each template in a chunk is rendered once to learn them; later
+//! records of that template reuse them.
 
-use super::{Collector, evtx_json};
+use super::{Collector, IngestOptions, evtx_json};
 use crate::event::{Event, Provenance};
 use crate::source::Source;
 use evtx::binxml::value_variant::BinXmlValue;
@@ -63,15 +64,24 @@ impl StringCache {
     }
 }
 
-/// The host of each template seen in the current chunk (`Computer` is literal in templates).
-#[derive(Clone, Default)]
-struct HostCache {
-    chunk: u64,
-    by_template: Vec<(u32, String)>,
+/// What a template spells out as literal text: `Computer` always; provider and channel in the
+/// templates of classic providers (manifest providers pass them as values 14 and 16).
+#[derive(Clone)]
+struct TemplateLiterals {
+    host: String,
+    channel: String,
+    provider: String,
 }
 
-impl HostCache {
-    fn get(&mut self, chunk: u64, template: u32) -> Option<String> {
+/// The literals of each template seen in the current chunk (template offsets are per chunk).
+#[derive(Clone, Default)]
+struct TemplateCache {
+    chunk: u64,
+    by_template: Vec<(u32, TemplateLiterals)>,
+}
+
+impl TemplateCache {
+    fn get(&mut self, chunk: u64, template: u32) -> Option<&TemplateLiterals> {
         if self.chunk != chunk {
             self.chunk = chunk;
             self.by_template.clear();
@@ -79,27 +89,28 @@ impl HostCache {
         self.by_template
             .iter()
             .find(|(t, _)| *t == template)
-            .map(|(_, h)| h.clone())
+            .map(|(_, l)| l)
     }
 
-    fn put(&mut self, chunk: u64, template: u32, host: &str) {
+    fn put(&mut self, chunk: u64, template: u32, literals: TemplateLiterals) {
         if self.chunk == chunk && self.by_template.len() < 256 {
-            self.by_template.push((template, host.to_string()));
+            self.by_template.push((template, literals));
         }
     }
 }
 
 /// The System template's values of a record with the standard shape.
-struct TemplateHeader {
-    channel: String,
-    provider: String,
+struct TemplateValues {
     event_id: u32,
     template: u32,
+    /// Provider and channel when they are values (manifest providers).
+    provider: Option<String>,
+    channel: Option<String>,
 }
 
-/// Read channel, provider and event id from the System template's values, when the record has
-/// the standard shape.
-fn template_header(record: &EvtxRecord<'_>, cache: &mut StringCache) -> Option<TemplateHeader> {
+/// Read the event id (and, for manifest providers, provider and channel) from the System
+/// template's values, when the record has the standard shape.
+fn template_values(record: &EvtxRecord<'_>, strings: &mut StringCache) -> Option<TemplateValues> {
     let instances = record.template_instances().ok()?;
     let first = instances.first()?;
     let values = &first.values;
@@ -107,18 +118,39 @@ fn template_header(record: &EvtxRecord<'_>, cache: &mut StringCache) -> Option<T
         BinXmlValue::UInt16Type(id) => u32::from(*id),
         _ => return None,
     };
-    let provider = cache.get(values.get(SYSTEM_PROVIDER)?)?;
-    let channel = cache.get(values.get(SYSTEM_CHANNEL)?)?;
-    Some(TemplateHeader {
-        channel,
-        provider,
+    Some(TemplateValues {
         event_id,
         template: first.template_def_offset,
+        provider: values.get(SYSTEM_PROVIDER).and_then(|v| strings.get(v)),
+        channel: values.get(SYSTEM_CHANNEL).and_then(|v| strings.get(v)),
+    })
+}
+
+/// Decide from the template alone that a record is irrelevant; `None` means it must be rendered.
+fn skip_without_rendering(
+    values: &TemplateValues,
+    literals: &TemplateLiterals,
+) -> Option<Rendered> {
+    let channel = values.channel.as_ref().unwrap_or(&literals.channel);
+    let provider = values.provider.as_ref().unwrap_or(&literals.provider);
+    if crate::event::catalog::is_relevant(channel, provider, values.event_id) {
+        return None;
+    }
+    Some(Rendered::Ok {
+        channel: channel.clone(),
+        provider: provider.clone(),
+        event_id: values.event_id,
+        host: literals.host.clone(),
+        event: None,
     })
 }
 
 /// Read every record of an `.evtx` file. `Err` means the file could not be opened at all.
-pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
+pub fn read(
+    source: &Source,
+    collector: &mut Collector,
+    options: &IngestOptions,
+) -> Result<(), String> {
     let settings = ParserSettings::new()
         .num_threads(1)
         .indent(false)
@@ -128,28 +160,38 @@ pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
         .with_configuration(settings);
     let path = source.display.clone();
     let mut strings = StringCache::default();
-    let mut hosts = HostCache::default();
+    let mut templates = TemplateCache::default();
+    let fast = !options.render_every_record;
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let record_id = record.event_record_id;
         let chunk = record.chunk.header.first_event_record_number;
-        let header = template_header(&record, &mut strings);
-        if let Some(h) = &header
-            && !crate::event::catalog::is_relevant(&h.channel, &h.provider, h.event_id)
-            && let Some(host) = hosts.get(chunk, h.template)
+        let values = template_values(&record, &mut strings);
+        if fast
+            && let Some(v) = &values
+            && let Some(literals) = templates.get(chunk, v.template)
+            && let Some(skipped) = skip_without_rendering(v, literals)
         {
-            return Ok(Rendered::Ok {
-                channel: h.channel.clone(),
-                provider: h.provider.clone(),
-                event_id: h.event_id,
-                host,
-                event: None,
-            });
+            return Ok(skipped);
         }
         let json = record.into_json()?;
         let rendered = render(&json.data, record_id, &path);
-        if let (Some(h), Rendered::Ok { host, .. }) = (&header, &rendered) {
-            hosts.put(chunk, h.template, host);
+        if let (
+            Some(v),
+            Rendered::Ok {
+                host,
+                channel,
+                provider,
+                ..
+            },
+        ) = (&values, &rendered)
+        {
+            let literals = TemplateLiterals {
+                host: host.clone(),
+                channel: channel.clone(),
+                provider: provider.clone(),
+            };
+            templates.put(chunk, v.template, literals);
         }
         Ok(rendered)
     });

@@ -26,6 +26,9 @@ pub struct IngestOptions {
     pub since: Option<DateTime<Utc>>,
     /// Drop events logged after this time (host clock, UTC).
     pub until: Option<DateTime<Utc>>,
+    /// Render every EVTX record to decide relevance, instead of deciding from the template values
+    /// first. Slower; exists so tests can check that both paths give the same events.
+    pub render_every_record: bool,
 }
 
 /// Everything read from one file.
@@ -150,7 +153,7 @@ pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut collector = Collector::new(source, options);
         let fatal = match source.format {
-            InputFormat::Evtx => evtx::read(source, &mut collector).err(),
+            InputFormat::Evtx => evtx::read(source, &mut collector, options).err(),
             InputFormat::Xml => xml::read(source, &mut collector).err(),
             InputFormat::Jsonl => jsonl::read(source, &mut collector).err(),
             InputFormat::Unknown => Some("not a supported event log format".to_string()),
