@@ -1504,7 +1504,7 @@ mod tests {
         };
         let options = IngestOptions {
             since: Some("2024-05-14T10:00:00Z".parse().unwrap()),
-            until: None,
+            ..IngestOptions::default()
         };
         let mut c = Collector::new(&source, &options);
         read_from(xml.as_bytes(), source.display.clone(), &mut c).unwrap();
