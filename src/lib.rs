@@ -18,6 +18,8 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod report;
+pub mod rules;
 pub mod source;
+pub mod verdict;
 
 pub use error::{Error, Result};
