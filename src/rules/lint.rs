@@ -13,7 +13,7 @@ use super::condition::parse as parse_condition;
 use super::fields::known_fields;
 use super::model::{RuleFile, line_col};
 use crate::error::Error;
-use crate::event::catalog::{known_channels, lookup};
+use crate::event::catalog::{CATALOG, Scope, known_channels, lookup};
 use serde_saphyr::Location;
 
 /// How serious a problem is.
@@ -114,6 +114,21 @@ fn is_known_channel(c: &str) -> bool {
         .any(|k| k == c)
 }
 
+/// Is (channel, provider, id) in the catalog? Without a provider, a classic channel (System,
+/// Security…) accepts any provider-scoped entry with that id.
+fn event_known(channel: &str, provider: Option<&str>, id: u32) -> bool {
+    match provider {
+        Some(p) => lookup(channel, p, id).is_some(),
+        None => CATALOG.iter().any(|e| {
+            e.event_id == id
+                && match e.scope {
+                    Scope::Channel(c) => c.eq_ignore_ascii_case(channel),
+                    Scope::Provider(_) => STANDARD_CHANNELS.contains(&channel),
+                }
+        }),
+    }
+}
+
 fn warnings(path: &str, file: &RuleFile, out: &mut Vec<Diagnostic>) {
     let names: Vec<String> = file
         .evidence
@@ -154,7 +169,7 @@ fn warnings(path: &str, file: &RuleFile, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             let ch = channel.as_ref().map_or("", |(c, _)| c.as_str());
-            if lookup(ch, provider.as_deref().unwrap_or(""), n).is_none() {
+            if !event_known(ch, provider.as_deref(), n) {
                 warn(
                     out,
                     path,

@@ -13,6 +13,7 @@
 pub mod cases;
 pub mod compile;
 pub mod condition;
+pub mod describe;
 pub mod engine;
 pub mod fields;
 pub mod lint;

@@ -230,6 +230,37 @@ pub fn lookup<'f>(fields: &'f Fields, name: &str) -> Option<&'f FieldValue> {
 }
 
 impl FieldPredicate {
+    /// The predicate in words, e.g. `SubStatus is one of 0xc000006a, 0xc0000064`.
+    pub fn describe(&self) -> String {
+        let op = |o: &Operand| match o.number {
+            Some(n) if o.text.starts_with("0x") || o.text.starts_with("0X") => format!("0x{n:X}"),
+            Some(n) if n > 0xFFFF => format!("0x{n:X}"),
+            _ => o.text.clone(),
+        };
+        let parts: Vec<String> = self
+            .tests
+            .iter()
+            .map(|t| match t {
+                Test::Equals(o) => format!("is {}", op(o)),
+                Test::OneOf(os) => format!(
+                    "is one of {}",
+                    os.iter().map(op).collect::<Vec<_>>().join(", ")
+                ),
+                Test::Regex(r) => format!("matches /{}/", r.as_str()),
+                Test::Contains(c) => format!("contains {c:?}"),
+                Test::Compare(c, n) => format!("{} {n}", match c {
+                    Cmp::Gt => ">",
+                    Cmp::Ge => ">=",
+                    Cmp::Lt => "<",
+                    Cmp::Le => "<=",
+                }),
+                Test::Exists(true) => "is present".to_string(),
+                Test::Exists(false) => "is absent".to_string(),
+            })
+            .collect();
+        format!("{} {}", self.field, parts.join(" and "))
+    }
+
     /// True when `fields` satisfies every test.
     pub fn matches(&self, fields: &Fields) -> bool {
         let value = lookup(fields, &self.field);
