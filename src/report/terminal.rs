@@ -12,8 +12,8 @@ use super::events::fields_text;
 use super::terminal_safe;
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, Outcome};
-use crate::verdict::Verdict;
 use crate::source::InputStatus;
+use crate::verdict::Verdict;
 use std::io::{Result, Write};
 
 fn outcome_word(o: Outcome) -> &'static str {
@@ -211,8 +211,9 @@ fn write_verdict(v: &Verdict, out: &mut dyn Write) -> Result<()> {
         v.confidence
     )?;
     writeln!(out, "              {}", terminal_safe(&v.title))?;
-    for line in wrap(&terminal_safe(&v.explain), 88) {
-        writeln!(out, "    why:      {line}")?;
+    for (i, line) in wrap(&terminal_safe(&v.explain), 88).into_iter().enumerate() {
+        let label = if i == 0 { "why:" } else { "" };
+        writeln!(out, "    {label:<9} {line}")?;
     }
     if !v.evidence.is_empty() {
         writeln!(out, "    evidence:")?;
@@ -239,7 +240,11 @@ fn write_verdict(v: &Verdict, out: &mut dyn Write) -> Result<()> {
     }
     for (n, step) in v.remediation.iter().enumerate() {
         for (i, line) in wrap(&terminal_safe(&step.text), 84).into_iter().enumerate() {
-            let num = if i == 0 { format!("{}.", n + 1) } else { String::new() };
+            let num = if i == 0 {
+                format!("{}.", n + 1)
+            } else {
+                String::new()
+            };
             writeln!(out, "      {num:<3} {line}")?;
         }
         for c in &step.commands {
@@ -281,7 +286,10 @@ fn write_missing(v: &Verdict, out: &mut dyn Write) -> Result<()> {
 
 fn write_summary(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
     let attempts = &analysis.correlation.attempts;
-    let failed = attempts.iter().filter(|a| a.outcome == Outcome::Failed).count();
+    let failed = attempts
+        .iter()
+        .filter(|a| a.outcome == Outcome::Failed)
+        .count();
     writeln!(
         out,
         "Summary: {} attempts, {failed} failed.",
@@ -298,7 +306,9 @@ fn write_summary(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
 
 /// The channel without the `Microsoft-Windows-` prefix.
 fn short_channel(channel: &str) -> &str {
-    channel.strip_prefix("Microsoft-Windows-").unwrap_or(channel)
+    channel
+        .strip_prefix("Microsoft-Windows-")
+        .unwrap_or(channel)
 }
 
 /// Greedy word wrap.

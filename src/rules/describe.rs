@@ -38,7 +38,10 @@ pub fn selector(s: &Selector) -> String {
                 [one] => format!("event {one}"),
                 many => format!(
                     "events {}",
-                    many.iter().map(u32::to_string).collect::<Vec<_>>().join("/")
+                    many.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join("/")
                 ),
             };
             let mut t = format!("on {}: {log}, {ids}", role_words(e.role));
@@ -88,6 +91,10 @@ pub fn ranking(r: &CompiledRule) -> String {
     format!(
         "confidence {:.2}, {}",
         r.confidence,
-        if r.fallback { "fallback (wins only when no specific cause fires)" } else { "specific" }
+        if r.fallback {
+            "fallback (wins only when no specific cause fires)"
+        } else {
+            "specific"
+        }
     )
 }

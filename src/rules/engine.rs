@@ -188,7 +188,7 @@ fn server_by_target(analysis: &Analysis, attempt: &Attempt, target: &str) -> Opt
 /// The facts of an attempt, as fields a `facts` selector can test.
 pub fn facts(analysis: &Analysis, attempt: &Attempt) -> Fields {
     let text = |v: &Option<String>| v.clone().map_or(FieldValue::Null, FieldValue::Text);
-    let code = |v: Option<u64>| v.map_or(FieldValue::Null, FieldValue::UInt);
+    let code = |v: Option<u64>| v.map_or(FieldValue::Null, FieldValue::Hex);
     let mut f = Fields::new();
     f.insert(
         "clock_offset_seconds".into(),

@@ -21,6 +21,9 @@ pub mod model;
 pub mod predicate;
 pub mod template;
 
+#[cfg(test)]
+mod tests;
+
 use crate::attempt::Outcome;
 use crate::error::{Error, Result};
 use chrono::Duration;

@@ -248,12 +248,15 @@ impl FieldPredicate {
                 ),
                 Test::Regex(r) => format!("matches /{}/", r.as_str()),
                 Test::Contains(c) => format!("contains {c:?}"),
-                Test::Compare(c, n) => format!("{} {n}", match c {
-                    Cmp::Gt => ">",
-                    Cmp::Ge => ">=",
-                    Cmp::Lt => "<",
-                    Cmp::Le => "<=",
-                }),
+                Test::Compare(c, n) => format!(
+                    "{} {n}",
+                    match c {
+                        Cmp::Gt => ">",
+                        Cmp::Ge => ">=",
+                        Cmp::Lt => "<",
+                        Cmp::Le => "<=",
+                    }
+                ),
                 Test::Exists(true) => "is present".to_string(),
                 Test::Exists(false) => "is absent".to_string(),
             })
