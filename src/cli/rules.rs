@@ -72,7 +72,11 @@ fn list(dir: Option<&Path>) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for r in pack.rules() {
         let kind = if r.fallback { "fallback" } else { "" };
-        writeln!(out, "{:<36} {:.2} {:<8} {}", r.id, r.confidence, kind, r.title)?;
+        writeln!(
+            out,
+            "{:<36} {:.2} {:<8} {}",
+            r.id, r.confidence, kind, r.title
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -84,14 +88,21 @@ fn run_lint(dir: Option<&Path>) -> Result<ExitCode> {
     for d in &diagnostics {
         writeln!(out, "{d}")?;
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     writeln!(
         out,
         "{} rules checked: {errors} errors, {warnings} warnings.",
         sources.len()
     )?;
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn test(dir: Option<&Path>) -> Result<ExitCode> {
@@ -126,7 +137,11 @@ fn test(dir: Option<&Path>) -> Result<ExitCode> {
         }
     }
     writeln!(out, "cases: {passed} passed, {failed} failed")?;
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Run `explain`.
@@ -134,9 +149,18 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let pack = load_pack(args.rules.as_deref())?;
     let mut out = std::io::stdout().lock();
     if args.cause == UNDETERMINED {
-        writeln!(out, "{UNDETERMINED}: no rule found its evidence in the logs supplied.")?;
-        writeln!(out, "The verdict lists the logs that were not supplied and would decide the causes that")?;
-        writeln!(out, "could apply, each with the `wevtutil epl` command that exports it.")?;
+        writeln!(
+            out,
+            "{UNDETERMINED}: no rule found its evidence in the logs supplied."
+        )?;
+        writeln!(
+            out,
+            "The verdict lists the logs that were not supplied and would decide the causes that"
+        )?;
+        writeln!(
+            out,
+            "could apply, each with the `wevtutil epl` command that exports it."
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(r) = pack.get(&args.cause) else {
@@ -145,7 +169,11 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode> {
     };
     writeln!(out, "{} — {}", r.id, r.title)?;
     writeln!(out, "({}; defined in {})\n", describe::ranking(r), r.path)?;
-    writeln!(out, "What it means:\n  {}\n", describe::template(&r.explain))?;
+    writeln!(
+        out,
+        "What it means:\n  {}\n",
+        describe::template(&r.explain)
+    )?;
     writeln!(out, "Evidence it looks for:")?;
     for s in &r.selectors {
         writeln!(out, "  - {}: {}", s.name, describe::selector(s))?;
