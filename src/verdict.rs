@@ -154,9 +154,9 @@ pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) ->
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);
     };
-    let rule = pack
-        .get(&best.rule_id)
-        .expect("finding comes from the pack");
+    let Some(rule) = pack.get(&best.rule_id) else {
+        return undetermined(attempt, pack, missing);
+    };
     let values = placeholder_values(&ctx, best);
     Verdict {
         attempt: attempt.id.clone(),

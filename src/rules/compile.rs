@@ -12,21 +12,18 @@ use super::engine::FACT_NAMES;
 use super::model::{self, RuleFile, Scalar, SelectorFile, line_col};
 use super::predicate::{self, FieldPredicate};
 use super::template::{BUILTINS, Template};
+pub use super::values::{STANDARD_CHANNELS, normalize_channel, parse_duration, scalar_code};
 use super::{
     AppliesTo, CompiledRule, EventSelector, Requirement, Role, Scope, Selector, SelectorKind, Step,
 };
 use crate::attempt::Outcome;
 use crate::error::Error;
-use crate::event::catalog::known_channels;
-use crate::event::parse_number;
 use chrono::Duration;
 use serde_saphyr::{Location, Spanned};
 use std::path::PathBuf;
 
 /// Default `window.before` and `window.after`.
 pub const DEFAULT_WINDOW_SECONDS: i64 = 120;
-/// Longest window accepted (7 days).
-pub const MAX_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 
 /// Parse YAML text into `T`, with errors naming `path:line:col`.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, Error> {
@@ -315,25 +312,77 @@ fn event_selector(
     sel: &SelectorFile,
     p: &mut Problems<'_>,
 ) -> SelectorKind {
+    let (role, scope) = role_and_scope(name, sel, p);
+    if sel.channel.is_none() && sel.provider.is_none() {
+        let message = format!(
+            "selector `{}` needs a `channel` or a `provider`",
+            name.value
+        );
+        p.at(&name.referenced, message);
+    }
+    let mut event_ids = Vec::new();
+    for id in sel.event_id.iter().flat_map(|l| l.0.iter()) {
+        match scalar_code(&id.value).and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => event_ids.push(n),
+            None => p.at(
+                &id.referenced,
+                format!("event_id `{}` is not a number", id.value.to_text()),
+            ),
+        }
+    }
+    let predicates = sel
+        .where_
+        .0
+        .iter()
+        .filter_map(|(field, pred)| predicate_at(&field.value, pred, p))
+        .collect();
+    let w = sel.window.as_ref();
+    let before = window(w.and_then(|w| w.before.as_ref()), p);
+    let after = window(w.and_then(|w| w.after.as_ref()), p);
+    SelectorKind::Events(EventSelector {
+        role,
+        channel: sel.channel.as_ref().map(|c| normalize_channel(&c.value)),
+        provider: sel.provider.as_ref().map(|c| c.value.trim().to_string()),
+        event_ids,
+        predicates,
+        before,
+        after,
+        scope,
+    })
+}
+
+/// One side of the window, or the default.
+fn window(v: Option<&Spanned<Scalar>>, p: &mut Problems<'_>) -> Duration {
+    let default = Duration::seconds(DEFAULT_WINDOW_SECONDS);
+    match v {
+        None => default,
+        Some(s) => parse_duration(&s.value).unwrap_or_else(|m| {
+            p.at(&s.referenced, m);
+            default
+        }),
+    }
+}
+
+fn role_and_scope(
+    name: &Spanned<String>,
+    sel: &SelectorFile,
+    p: &mut Problems<'_>,
+) -> (Role, Scope) {
     let role = match &sel.role {
         Some(r) => Role::parse(&r.value).unwrap_or_else(|| {
-            p.at(
-                &r.referenced,
-                format!(
-                    "unknown role `{}` (client, gateway, server, dc, any)",
-                    r.value
-                ),
+            let message = format!(
+                "unknown role `{}` (client, gateway, server, dc, any)",
+                r.value
             );
+            p.at(&r.referenced, message);
             Role::Any
         }),
         None => {
-            p.at(
-                &name.referenced,
-                format!(
-                    "selector `{}` needs a `role` (client, gateway, server, dc, any) or `facts`",
-                    name.value
-                ),
+            let message = format!(
+                "selector `{}` needs a `role` (client, gateway, server, dc, any) or `facts`",
+                name.value
             );
+            p.at(&name.referenced, message);
             Role::Any
         }
     };
@@ -358,52 +407,7 @@ fn event_selector(
             .map_or(&name.referenced, |r| &r.referenced);
         p.at(loc, "role `dc` needs `scope: host` (domain controller events are never linked to an attempt)");
     }
-    if sel.channel.is_none() && sel.provider.is_none() {
-        p.at(
-            &name.referenced,
-            format!(
-                "selector `{}` needs a `channel` or a `provider`",
-                name.value
-            ),
-        );
-    }
-    let mut event_ids = Vec::new();
-    for id in sel.event_id.iter().flat_map(|l| l.0.iter()) {
-        match scalar_code(&id.value).and_then(|n| u32::try_from(n).ok()) {
-            Some(n) => event_ids.push(n),
-            None => p.at(
-                &id.referenced,
-                format!("event_id `{}` is not a number", id.value.to_text()),
-            ),
-        }
-    }
-    let predicates = sel
-        .where_
-        .0
-        .iter()
-        .filter_map(|(field, pred)| predicate_at(&field.value, pred, p))
-        .collect();
-    let default = Duration::seconds(DEFAULT_WINDOW_SECONDS);
-    let window = |v: Option<&Spanned<Scalar>>, p: &mut Problems<'_>| match v {
-        None => default,
-        Some(s) => parse_duration(&s.value).unwrap_or_else(|m| {
-            p.at(&s.referenced, m);
-            default
-        }),
-    };
-    let w = sel.window.as_ref();
-    let before = window(w.and_then(|w| w.before.as_ref()), p);
-    let after = window(w.and_then(|w| w.after.as_ref()), p);
-    SelectorKind::Events(EventSelector {
-        role,
-        channel: sel.channel.as_ref().map(|c| normalize_channel(&c.value)),
-        provider: sel.provider.as_ref().map(|c| c.value.trim().to_string()),
-        event_ids,
-        predicates,
-        before,
-        after,
-        scope,
-    })
+    (role, scope)
 }
 
 fn captures(
@@ -510,104 +514,4 @@ fn requires(file: &RuleFile, p: &mut Problems<'_>) -> Vec<Requirement> {
     out.sort();
     out.dedup();
     out
-}
-
-/// A code in any notation: `2308`, `0x904`, `"0x904"`, a negative HRESULT.
-pub fn scalar_code(s: &Scalar) -> Option<u64> {
-    match s {
-        Scalar::UInt(u) => Some(*u),
-        Scalar::Int(i) => parse_number(&i.to_string()),
-        Scalar::Text(t) => parse_number(t),
-        Scalar::Float(_) | Scalar::Bool(_) => None,
-    }
-}
-
-/// A duration: `90s`, `5m`, `1h`, `1d`, combinations such as `1m30s`, or a number of seconds.
-pub fn parse_duration(s: &Scalar) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "`{}` is not a duration: use e.g. 90s, 5m, 1h (at most 7 days)",
-            s.to_text()
-        )
-    };
-    let seconds = match s {
-        Scalar::UInt(u) => i64::try_from(*u).map_err(|_| bad())?,
-        Scalar::Text(t) => {
-            let t = t.trim();
-            let mut total: i64 = 0;
-            let mut digits = String::new();
-            for c in t.chars() {
-                if c.is_ascii_digit() {
-                    digits.push(c);
-                    continue;
-                }
-                let unit = match c {
-                    's' => 1,
-                    'm' => 60,
-                    'h' => 3600,
-                    'd' => 86400,
-                    _ => return Err(bad()),
-                };
-                let n: i64 = digits.parse().map_err(|_| bad())?;
-                total = total.saturating_add(n.saturating_mul(unit));
-                digits.clear();
-            }
-            if !digits.is_empty() || t.is_empty() {
-                return Err(bad());
-            }
-            total
-        }
-        _ => return Err(bad()),
-    };
-    if seconds > MAX_WINDOW_SECONDS {
-        return Err(bad());
-    }
-    Ok(Duration::seconds(seconds))
-}
-
-/// A channel name in its canonical spelling: trimmed, `%4` (the file-name form) read as `/`,
-/// and the catalog's capitalisation when the channel is known.
-pub fn normalize_channel(c: &str) -> String {
-    let c = c.trim().replace("%4", "/");
-    known_channels()
-        .into_iter()
-        .chain(STANDARD_CHANNELS.iter().copied())
-        .find(|k| k.eq_ignore_ascii_case(&c))
-        .map_or(c, str::to_string)
-}
-
-/// Classic logs that every Windows machine has.
-pub const STANDARD_CHANNELS: &[&str] = &["System", "Security", "Application"];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        let d = |t: &str| parse_duration(&Scalar::Text(t.into()));
-        assert_eq!(d("90s").unwrap(), Duration::seconds(90));
-        assert_eq!(d("5m").unwrap(), Duration::seconds(300));
-        assert_eq!(d("1h").unwrap(), Duration::seconds(3600));
-        assert_eq!(d("1m30s").unwrap(), Duration::seconds(90));
-        assert_eq!(
-            parse_duration(&Scalar::UInt(30)).unwrap(),
-            Duration::seconds(30)
-        );
-        assert!(d("5").is_err());
-        assert!(d("5x").is_err());
-        assert!(d("").is_err());
-        assert!(d("8d").is_err());
-        assert!(parse_duration(&Scalar::Int(-5)).is_err());
-    }
-
-    #[test]
-    fn channels_are_normalized() {
-        assert_eq!(
-            normalize_channel(" microsoft-windows-terminalservices-rdpclient%4operational "),
-            "Microsoft-Windows-TerminalServices-RDPClient/Operational"
-        );
-        assert_eq!(normalize_channel("system"), "System");
-        assert_eq!(normalize_channel("Custom/Log"), "Custom/Log");
-    }
 }

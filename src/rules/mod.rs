@@ -20,6 +20,7 @@ pub mod lint;
 pub mod model;
 pub mod predicate;
 pub mod template;
+pub mod values;
 
 #[cfg(test)]
 mod tests;
