@@ -511,3 +511,28 @@ fn bad_ids_and_dc_scope_are_rejected() {
     let then_facts = "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    channel: System\n  f:\n    facts: {connected: false}\ncondition: e then f\nconfidence: 0.5\n";
     assert!(error(then_facts).contains("facts selector"));
 }
+
+#[test]
+fn list_items_and_case_files_keep_their_locations() {
+    let bad_id = GOOD.replace("event_id: 1", "event_id: [1, nope]");
+    assert!(
+        error(&bad_id).contains("rules/t/bad/rule.yaml:7:19: event_id `nope` is not a number"),
+        "{}",
+        error(&bad_id)
+    );
+    let case = |text: &str| {
+        super::cases::parse_case("c.yaml", text)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        case("expect: {cause: x}\nevents: []\nbogus: 1\n")
+            .starts_with("c.yaml:3:1: unknown field `bogus`")
+    );
+    assert!(case("expect: {cause: x}\nevents:\n  - {time: yesterday, host: h, channel: System, event_id: 1}\n").starts_with("c.yaml:3:12: `yesterday` is not an RFC 3339 time"));
+    assert!(
+        case("expect: {cause: x}\nreported_error: banana\nevents: []\n")
+            .starts_with("c.yaml:2:17:")
+    );
+    assert!(case("expect: {}\nevents: []\n").contains("`expect` needs"));
+}
