@@ -1,8 +1,9 @@
 //! Orchestration: from a [`Config`] to an [`Analysis`].
 //!
 //! Takes: the configuration.
-//! Produces: [`Analysis`] — the input accounting, the sorted timeline of relevant events, and the
-//! rebuilt attempts with host summaries. Parsing runs on a rayon pool private to the run (no global
+//! Produces: [`Analysis`] — the input accounting, the sorted timeline of relevant events, the
+//! rebuilt attempts with host summaries, and (after [`Analysis::apply_rules`]) one verdict per
+//! failed attempt. Parsing runs on a rayon pool private to the run (no global
 //! state); everything after the parallel read is deterministic and sorted.
 
 use crate::attempt::{self, Correlation, Timeline};
@@ -20,6 +21,8 @@ pub struct Analysis {
     pub timeline: Timeline,
     /// Attempts and hosts.
     pub correlation: Correlation,
+    /// One verdict per failed attempt, in attempt order; `None` until rules were applied.
+    pub verdicts: Option<Vec<crate::verdict::Verdict>>,
 }
 
 /// Progress of the read phase, for a progress bar.
@@ -56,6 +59,7 @@ pub fn analyze(config: &Config, progress: &dyn Progress) -> Result<Analysis> {
         inputs,
         timeline,
         correlation,
+        verdicts: None,
     })
 }
 
@@ -89,6 +93,16 @@ impl Analysis {
 }
 
 impl Analysis {
+    /// Evaluate `pack` against every failed attempt and keep the verdicts.
+    pub fn apply_rules(&mut self, pack: &crate::rules::RulePack) {
+        self.verdicts = Some(crate::verdict::judge(self, pack));
+    }
+
+    /// The verdict for attempt `id`, when rules were applied and it failed.
+    pub fn verdict_for(&self, id: &str) -> Option<&crate::verdict::Verdict> {
+        self.verdicts.as_ref()?.iter().find(|v| v.attempt == id)
+    }
+
     /// True when a log of `channel` (case-insensitive) from `host` was supplied, whether or not it
     /// held relevant events. Hosts are matched on the file's main `Computer` name.
     pub fn log_supplied(&self, host: &str, channel: &str) -> bool {

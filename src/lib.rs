@@ -20,6 +20,8 @@ pub mod event;
 pub mod evtx_writer;
 pub mod ingest;
 pub mod report;
+pub mod rules;
 pub mod source;
+pub mod verdict;
 
 pub use error::{Error, Result};

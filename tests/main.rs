@@ -1,4 +1,4 @@
-//! The one integration-test binary. Each module says what it covers.
+//! The one integration-test binary (`autotests = false`). Each module says what it covers.
 
 /// Shared helpers: running the binary, building event files.
 mod util;
@@ -14,3 +14,9 @@ mod xml_ingest;
 
 /// Attempts rebuilt from the committed multi-host fixtures (clock offsets, server-only input).
 mod fixtures_attempts;
+
+/// `rdptriage analyze`, `rules` and `explain` run as a user would, on fixtures.
+mod analyze;
+
+/// One test per rule case, generated from `rules/**/cases/*.yaml`.
+mod rule_cases;

@@ -4,8 +4,10 @@
 //! Produces: a [`Config`](rdptriage::config::Config), a run of the library, and report output on
 //! stdout or in a file (written atomically). Only this module prints.
 
+mod analyze;
 mod common;
 mod events;
+mod rules;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -29,6 +31,12 @@ enum Command {
     Events(events::EventsArgs),
     /// Rebuild connection attempts across client, gateway and session host.
     Attempts(events::AttemptsArgs),
+    /// Explain why each failed connection attempt failed (root-cause verdicts from the rule pack).
+    Analyze(analyze::AnalyzeArgs),
+    /// List, check and test the rule pack.
+    Rules(rules::RulesArgs),
+    /// Show what a cause means, the evidence its rule looks for, and the fix.
+    Explain(rules::ExplainArgs),
 }
 
 /// Parse arguments and run the chosen command.
@@ -44,5 +52,8 @@ pub fn run() -> Result<ExitCode> {
     match cli.command {
         Command::Events(args) => events::run_events(args),
         Command::Attempts(args) => events::run_attempts(args),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Rules(args) => rules::run(args),
+        Command::Explain(args) => rules::explain(args),
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON report: rdptriage's stable, versioned machine-readable output.
 //!
 //! Takes: an [`Analysis`].
-//! Produces: one JSON document (`attempts --format json`, and later `analyze --format json`).
+//! Produces: one JSON document (`attempts --format json` and `analyze --format json`).
 //!
 //! # Wire format (schema_version 1)
 //!
@@ -33,6 +33,30 @@
 //!               "failed_attempts", "succeeded_attempts", "unknown_attempts"}
 //! }
 //! ```
+//!
+//! `analyze` (the rules were applied) adds, to every attempt (between `seen_by` and `events`):
+//!
+//! ```text
+//!   "verdict": null | {                  // null for attempts that did not fail
+//!       "cause",                         // stable cause id (rule id) or "undetermined"
+//!       "title", "confidence" (0–1),
+//!       "evidence": [ {"selector" (the rule's selector that matched), "role", "host",
+//!                      "channel", "provider", "event_id", "time" (corrected),
+//!                      "logged_time" (host clock), "record_id",
+//!                      "source": {"path", "record" | "line"},
+//!                      "summary" ("Name=value; …" of the event's fields)} ],
+//!       "explain",                       // plain words, placeholders filled in
+//!       "remediation": [ {"text", "commands": [...]} ],   // in order
+//!       "references": [...] },
+//!   "alternatives": [ {"cause", "title", "confidence", "fallback", "explain"} ],
+//!                                        // other causes that fired, best first; [] if none
+//!   "missing_evidence": [ {"role", "host" (null when the machine is unknown), "channel",
+//!                          "decides": [cause ids], "command" ("wevtutil epl …")} ]
+//! ```
+//!
+//! and to `summary`: `"failures_by_cause": {"<cause>": count, …}` (sorted by cause). The verdict
+//! ranking (specific before fallback, then confidence, evidence count, id) is documented in
+//! [`crate::verdict`]. `attempts` output has none of these keys.
 //! Times are RFC 3339 in UTC. Field values keep their types: numbers are numbers, hex values are
 //! `"0x…"` strings. Lists are sorted; the same inputs always give byte-identical output.
 
@@ -40,8 +64,10 @@ use crate::analysis::Analysis;
 use crate::attempt::{Attempt, AttemptCodes, HostInfo, LinkedEvent, Outcome};
 use crate::event::{Event, Fields, Provenance};
 use crate::source::InputReport;
+use crate::verdict::{Alternative, Evidence, MissingLog, RemediationStep};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The version of the wire format above.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -90,7 +116,53 @@ pub struct AttemptJson<'a> {
     outcome: Outcome,
     codes: CodesJson<'a>,
     seen_by: &'a [crate::event::catalog::HostRole],
+    #[serde(flatten)]
+    triage: Option<TriageJson<'a>>,
     events: Vec<LinkedEventJson<'a>>,
+}
+
+/// The verdict part of an attempt (present when rules were applied).
+#[derive(Serialize)]
+struct TriageJson<'a> {
+    verdict: Option<VerdictJson<'a>>,
+    alternatives: &'a [Alternative],
+    missing_evidence: &'a [MissingLog],
+}
+
+/// The verdict of a failed attempt on the wire.
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    cause: &'a str,
+    title: &'a str,
+    confidence: f64,
+    evidence: &'a [Evidence],
+    explain: &'a str,
+    remediation: &'a [RemediationStep],
+    references: &'a [String],
+}
+
+fn triage<'a>(analysis: &'a Analysis, a: &Attempt) -> Option<TriageJson<'a>> {
+    analysis.verdicts.as_ref()?;
+    let Some(v) = analysis.verdict_for(&a.id) else {
+        return Some(TriageJson {
+            verdict: None,
+            alternatives: &[],
+            missing_evidence: &[],
+        });
+    };
+    Some(TriageJson {
+        verdict: Some(VerdictJson {
+            cause: &v.cause,
+            title: &v.title,
+            confidence: v.confidence,
+            evidence: &v.evidence,
+            explain: &v.explain,
+            remediation: &v.remediation,
+            references: &v.references,
+        }),
+        alternatives: &v.alternatives,
+        missing_evidence: &v.missing_evidence,
+    })
 }
 
 #[derive(Serialize)]
@@ -131,6 +203,18 @@ pub struct Summary {
     failed_attempts: usize,
     succeeded_attempts: usize,
     unknown_attempts: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failures_by_cause: Option<BTreeMap<String, usize>>,
+}
+
+/// Failed attempts per verdict cause, when rules were applied.
+pub fn failures_by_cause(analysis: &Analysis) -> Option<BTreeMap<String, usize>> {
+    let verdicts = analysis.verdicts.as_ref()?;
+    let mut out = BTreeMap::new();
+    for v in verdicts {
+        *out.entry(v.cause.clone()).or_insert(0) += 1;
+    }
+    Some(out)
 }
 
 fn hex(n: Option<u64>) -> Option<String> {
@@ -183,6 +267,7 @@ pub fn attempt<'a>(analysis: &'a Analysis, a: &'a Attempt) -> AttemptJson<'a> {
         outcome: a.outcome,
         codes: codes(&a.codes),
         seen_by: &a.seen_by,
+        triage: triage(analysis, a),
         events: a
             .events
             .iter()
@@ -214,6 +299,7 @@ pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
             failed_attempts: count(Outcome::Failed),
             succeeded_attempts: count(Outcome::Succeeded),
             unknown_attempts: count(Outcome::Unknown),
+            failures_by_cause: failures_by_cause(analysis),
         },
     }
 }

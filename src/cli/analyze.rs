@@ -1,0 +1,66 @@
+//! `rdptriage analyze`: read the logs, rebuild the attempts, apply the rule pack, report verdicts.
+//!
+//! Takes: input paths and options, `--rules DIR` (added to the embedded pack; same-id rules
+//! replace embedded ones), `--reported-error`.
+//! Produces: the verdict report on stdout or in a file (terminal or JSON).
+
+use super::common::{InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use rdptriage::analysis::analyze;
+use rdptriage::report;
+use rdptriage::rules::RulePack;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Output formats of `analyze`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum AnalyzeFormat {
+    /// Human-readable verdicts.
+    #[default]
+    Terminal,
+    /// The versioned JSON report with verdicts.
+    Json,
+}
+
+/// Arguments of `analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    reported: ReportedArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t)]
+    format: AnalyzeFormat,
+    /// Also load the rules under this folder; a rule with the id of a built-in rule replaces it.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// The embedded pack, plus the rules under `dir` when given.
+pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
+    let pack = RulePack::embedded().context("the built-in rule pack is invalid")?;
+    match dir {
+        None => Ok(pack),
+        Some(d) => {
+            let extra = RulePack::load_dir(d)?;
+            Ok(pack.with(extra.rules().to_vec()))
+        }
+    }
+}
+
+/// Run `analyze`.
+pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
+    let pack = load_pack(args.rules.as_deref())?;
+    let config = args.input.config(Some(&args.reported))?;
+    let mut analysis = analyze(&config, &args.input.progress())?;
+    analysis.apply_rules(&pack);
+    write_output(&args.output, |out| match args.format {
+        AnalyzeFormat::Terminal => report::terminal::write_verdicts(&analysis, out),
+        AnalyzeFormat::Json => report::json::write(&analysis, "analyze", out),
+    })?;
+    Ok(exit_status(&analysis))
+}

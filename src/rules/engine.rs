@@ -1,0 +1,525 @@
+//! The correlation engine: does a rule fire for an attempt, and on which evidence?
+//!
+//! Takes: a [`CompiledRule`] and a [`Context`] (one attempt of an [`Analysis`], with the hosts
+//! playing each role resolved and the attempt's facts computed once).
+//! Produces: a [`Finding`] when the rule's condition holds: the rule id, its confidence, the
+//! evidence events (tagged with the selector that matched them) and the captured values.
+//!
+//! Semantics (documented for authors in `rules/README.md`):
+//! * An event selector with `scope: attempt` sees the events linked to the attempt that were
+//!   logged by the machine in `role`; with `scope: host` it sees every event of that machine
+//!   (System, Security… events are not linked to connections). Either way only events whose
+//!   corrected time lies in `[start − before, end + after]` count (both edges included).
+//! * The session host is the attempt's linked server; when none was linked, the host whose name
+//!   is the target (full or short name). `dc` is every host that logged domain-controller events.
+//!   Evidence on any other machine never counts for the role.
+//! * A selector holds when it has at least `min_count` matches; `not x` holds when it does not;
+//!   `a then b` holds when some match of `a` is at or before some match of `b`.
+//! * Evidence is the matches of selectors that hold in a positive position of the condition.
+
+use super::condition::Expr;
+use super::predicate::{self, FieldPredicate};
+use super::{CompiledRule, EventSelector, Role, Scope, SelectorKind};
+use crate::analysis::Analysis;
+use crate::attempt::{Attempt, Outcome, host_key, short_name};
+use crate::event::catalog::HostRole;
+use crate::event::{Event, FieldValue, Fields};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Names of the attempt facts a `facts` selector can test.
+pub const FACT_NAMES: &[&str] = &[
+    "clock_offset_seconds",
+    "connected",
+    "seen_by",
+    "outcome",
+    "primary",
+    "extended",
+    "extended_source",
+    "primary_reported",
+    "client",
+    "gateway",
+    "server",
+    "target",
+    "user",
+];
+
+/// One event that matched a selector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    /// The selector's name.
+    pub selector: String,
+    /// Position in the timeline.
+    pub index: usize,
+    /// The role of the machine that logged it.
+    pub role: HostRole,
+    /// Its time on the reference clock.
+    pub corrected_time: DateTime<Utc>,
+}
+
+/// A rule that fired for an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// The rule id (= cause id).
+    pub rule_id: String,
+    /// The rule's confidence.
+    pub confidence: f64,
+    /// The rule is a fallback.
+    pub fallback: bool,
+    /// Evidence events, in corrected time order.
+    pub evidence: Vec<Match>,
+    /// Captured values by name.
+    pub captures: BTreeMap<String, String>,
+}
+
+/// Whether a rule can explain an attempt at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applicability {
+    /// Outcome and codes fit: the rule is evaluated.
+    Applies,
+    /// The outcome fits but a code the rule lists is unknown for this attempt: the rule cannot
+    /// fire, but the logs it requires would still help decide it.
+    Possible,
+    /// The outcome or a known code rules it out.
+    No,
+}
+
+/// Does `rule` apply to `attempt`?
+pub fn applicability(rule: &CompiledRule, attempt: &Attempt) -> Applicability {
+    let a = &rule.applies_to;
+    if a.outcome.is_some_and(|o| o != attempt.outcome) {
+        return Applicability::No;
+    }
+    let mut result = Applicability::Applies;
+    for (list, code) in [
+        (&a.primary, attempt.codes.primary),
+        (&a.extended, attempt.codes.extended),
+    ] {
+        match (list, code) {
+            (None, _) => {}
+            (Some(_), None) => result = Applicability::Possible,
+            (Some(l), Some(c)) if l.contains(&c) => {}
+            (Some(_), Some(_)) => return Applicability::No,
+        }
+    }
+    result
+}
+
+/// One attempt prepared for evaluation: its hosts per role and its facts.
+pub struct Context<'a> {
+    /// The whole analysis.
+    pub analysis: &'a Analysis,
+    /// The attempt.
+    pub attempt: &'a Attempt,
+    /// Hosts playing each role (as logged), in a fixed order.
+    pub hosts: BTreeMap<Role, Vec<String>>,
+    /// The attempt facts.
+    pub facts: Fields,
+}
+
+impl<'a> Context<'a> {
+    /// Prepare `attempt`.
+    pub fn new(analysis: &'a Analysis, attempt: &'a Attempt) -> Self {
+        let mut hosts = BTreeMap::new();
+        for role in [Role::Client, Role::Gateway, Role::Server, Role::Dc] {
+            hosts.insert(role, resolve_hosts(analysis, attempt, role));
+        }
+        let mut any: Vec<String> = hosts.values().flatten().cloned().collect();
+        any.sort_by_key(|h| host_key(h));
+        any.dedup_by_key(|h| host_key(h));
+        hosts.insert(Role::Any, any);
+        let facts = facts(analysis, attempt);
+        Context {
+            analysis,
+            attempt,
+            hosts,
+            facts,
+        }
+    }
+
+    /// The hosts playing `role` (empty when unknown).
+    pub fn hosts_for(&self, role: Role) -> &[String] {
+        self.hosts.get(&role).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// The machines playing `role` in `attempt`, by the names they log under.
+pub fn resolve_hosts(analysis: &Analysis, attempt: &Attempt, role: Role) -> Vec<String> {
+    let known = |h: &str| !analysis.timeline.host_events(h).is_empty();
+    match role {
+        Role::Client => attempt
+            .client
+            .iter()
+            .filter(|h| known(h))
+            .cloned()
+            .collect(),
+        Role::Gateway => attempt.gateway.iter().cloned().collect(),
+        Role::Server => match (&attempt.server, &attempt.target) {
+            (Some(s), _) => vec![s.clone()],
+            (None, Some(t)) => server_by_target(analysis, attempt, t).into_iter().collect(),
+            (None, None) => Vec::new(),
+        },
+        Role::Dc => analysis
+            .correlation
+            .hosts
+            .iter()
+            .filter(|h| h.roles.contains(&HostRole::Dc))
+            .map(|h| h.name.clone())
+            .collect(),
+        Role::Any => Vec::new(),
+    }
+}
+
+/// The host whose name is the attempt's target (full or short name), other than the client.
+fn server_by_target(analysis: &Analysis, attempt: &Attempt, target: &str) -> Option<String> {
+    let client = attempt.client.as_deref().map(host_key);
+    let t_key = host_key(target);
+    let t_short = short_name(target);
+    analysis
+        .timeline
+        .by_host
+        .iter()
+        .filter(|(k, _)| Some(*k) != client.as_ref())
+        .find(|(k, _)| **k == t_key || short_name(k) == t_short)
+        .and_then(|(_, idx)| idx.first())
+        .map(|&i| analysis.timeline.events[i].host.clone())
+}
+
+/// The facts of an attempt, as fields a `facts` selector can test.
+pub fn facts(analysis: &Analysis, attempt: &Attempt) -> Fields {
+    let text = |v: &Option<String>| v.clone().map_or(FieldValue::Null, FieldValue::Text);
+    let code = |v: Option<u64>| v.map_or(FieldValue::Null, FieldValue::Hex);
+    let mut f = Fields::new();
+    f.insert(
+        "clock_offset_seconds".into(),
+        FieldValue::Float(clock_spread(analysis, attempt)),
+    );
+    f.insert(
+        "connected".into(),
+        FieldValue::Bool(connected(analysis, attempt)),
+    );
+    f.insert(
+        "seen_by".into(),
+        FieldValue::List(
+            attempt
+                .seen_by
+                .iter()
+                .map(|r| FieldValue::Text(r.as_str().into()))
+                .collect(),
+        ),
+    );
+    let outcome = match attempt.outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "failed",
+        Outcome::Unknown => "unknown",
+    };
+    f.insert("outcome".into(), FieldValue::Text(outcome.into()));
+    f.insert("primary".into(), code(attempt.codes.primary));
+    f.insert("extended".into(), code(attempt.codes.extended));
+    f.insert(
+        "extended_source".into(),
+        text(&attempt.codes.extended_source),
+    );
+    f.insert(
+        "primary_reported".into(),
+        FieldValue::Bool(attempt.codes.primary_reported),
+    );
+    f.insert("client".into(), text(&attempt.client));
+    f.insert("gateway".into(), text(&attempt.gateway));
+    f.insert("server".into(), text(&attempt.server));
+    f.insert("target".into(), text(&attempt.target));
+    f.insert("user".into(), text(&attempt.user));
+    f
+}
+
+/// The largest clock difference, in seconds, between the attempt's machines whose offsets are
+/// known (against the reference clock when only one is known), rounded to 0.1 s.
+fn clock_spread(analysis: &Analysis, attempt: &Attempt) -> f64 {
+    let offsets = &analysis.correlation.offsets;
+    let known: Vec<f64> = [&attempt.client, &attempt.gateway, &attempt.server]
+        .into_iter()
+        .flatten()
+        .filter_map(|h| offsets.get(&host_key(h)).copied())
+        .collect();
+    let spread = match known.as_slice() {
+        [] => 0.0,
+        [one] => one.abs(),
+        many => {
+            let max = many.iter().copied().fold(f64::MIN, f64::max);
+            let min = many.iter().copied().fold(f64::MAX, f64::min);
+            max - min
+        }
+    };
+    (spread * 10.0).round() / 10.0
+}
+
+/// The attempt reached a session: client 1025/1027, LSM 21/22/25, or a type 10/7 logon.
+fn connected(analysis: &Analysis, attempt: &Attempt) -> bool {
+    attempt.events.iter().any(|l| {
+        let e = &analysis.timeline.events[l.index];
+        match e.catalog_entry().map(|c| c.kind) {
+            Some("client.connected" | "client.logged_on") => true,
+            Some(
+                "server.session_logon" | "server.shell_started" | "server.session_reconnected",
+            ) => true,
+            Some("security.logon") => matches!(e.field_u64("LogonType"), Some(7 | 10)),
+            _ => false,
+        }
+    })
+}
+
+/// Evaluate `rule` for the prepared attempt (the caller checks [`applicability`] first).
+pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
+    let results: Vec<SelResult> = rule
+        .selectors
+        .iter()
+        .map(|s| {
+            let matches = match &s.kind {
+                SelectorKind::Events(es) => event_matches(&s.name, es, ctx),
+                SelectorKind::Facts(preds) => {
+                    return SelResult {
+                        holds: preds.iter().all(|p| p.matches(&ctx.facts)),
+                        matches: Vec::new(),
+                    };
+                }
+            };
+            SelResult {
+                holds: matches.len() >= s.min_count,
+                matches,
+            }
+        })
+        .collect();
+    if !eval(&rule.condition, &results) {
+        return None;
+    }
+    let mut positive = BTreeSet::new();
+    collect(&rule.condition, true, &results, &mut positive);
+    let mut evidence: Vec<Match> = positive
+        .iter()
+        .flat_map(|&i| results[i].matches.iter().cloned())
+        .collect();
+    evidence.sort_by_key(|m| (m.corrected_time, m.index, m.selector.clone()));
+    evidence.dedup_by(|a, b| a.index == b.index && a.selector == b.selector);
+    Some(Finding {
+        rule_id: rule.id.clone(),
+        confidence: rule.confidence,
+        fallback: rule.fallback,
+        evidence,
+        captures: captures(rule, ctx, &results, &positive),
+    })
+}
+
+struct SelResult {
+    holds: bool,
+    matches: Vec<Match>,
+}
+
+fn eval(e: &Expr, r: &[SelResult]) -> bool {
+    match e {
+        Expr::Sel(i) => r[*i].holds,
+        Expr::Not(inner) => !eval(inner, r),
+        Expr::And(items) => items.iter().all(|x| eval(x, r)),
+        Expr::Or(items) => items.iter().any(|x| eval(x, r)),
+        Expr::Then(ids) => {
+            let mut after: Option<DateTime<Utc>> = None;
+            for &i in ids {
+                if !r[i].holds {
+                    return false;
+                }
+                let next = r[i]
+                    .matches
+                    .iter()
+                    .map(|m| m.corrected_time)
+                    .filter(|t| after.is_none_or(|a| *t >= a))
+                    .min();
+                match next {
+                    Some(t) => after = Some(t),
+                    None => return false,
+                }
+            }
+            true
+        }
+    }
+}
+
+/// Selectors that hold in a positive position of a true part of the condition.
+fn collect(e: &Expr, positive: bool, r: &[SelResult], out: &mut BTreeSet<usize>) {
+    match e {
+        Expr::Sel(i) if positive && r[*i].holds => {
+            out.insert(*i);
+        }
+        Expr::Sel(_) => {}
+        Expr::Not(inner) => collect(inner, !positive, r, out),
+        Expr::And(items) | Expr::Or(items) => {
+            for x in items {
+                if !positive || eval(x, r) {
+                    collect(x, positive, r, out);
+                }
+            }
+        }
+        Expr::Then(ids) if positive => out.extend(ids.iter().copied()),
+        Expr::Then(_) => {}
+    }
+}
+
+fn captures(
+    rule: &CompiledRule,
+    ctx: &Context<'_>,
+    results: &[SelResult],
+    positive: &BTreeSet<usize>,
+) -> BTreeMap<String, String> {
+    let events = &ctx.analysis.timeline.events;
+    let mut out = BTreeMap::new();
+    for (i, s) in rule.selectors.iter().enumerate() {
+        if !positive.contains(&i) {
+            continue;
+        }
+        for (name, field) in &s.captures {
+            if out.contains_key(name) {
+                continue;
+            }
+            let value = match &s.kind {
+                SelectorKind::Facts(_) => {
+                    predicate::lookup(&ctx.facts, field).map(FieldValue::to_text)
+                }
+                SelectorKind::Events(_) => results[i]
+                    .matches
+                    .iter()
+                    .find_map(|m| predicate::lookup(&events[m.index].fields, field))
+                    .map(FieldValue::to_text),
+            };
+            if let Some(v) = value {
+                out.insert(name.clone(), v);
+            }
+        }
+    }
+    out
+}
+
+/// The window `[start − before, end + after]` of a selector for the attempt.
+fn window(sel: &EventSelector, attempt: &Attempt) -> (DateTime<Utc>, DateTime<Utc>) {
+    let end = attempt
+        .ended
+        .unwrap_or(attempt.started)
+        .max(attempt.started);
+    (attempt.started - sel.before, end + sel.after)
+}
+
+fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Match> {
+    let (lo, hi) = window(sel, ctx.attempt);
+    let events = &ctx.analysis.timeline.events;
+    let mut out = Vec::new();
+    match sel.scope {
+        Scope::Attempt => {
+            for l in &ctx.attempt.events {
+                if role_fits(sel.role, l.role)
+                    && l.corrected_time >= lo
+                    && l.corrected_time <= hi
+                    && event_fits(sel, &events[l.index])
+                {
+                    out.push(Match {
+                        selector: name.to_string(),
+                        index: l.index,
+                        role: l.role,
+                        corrected_time: l.corrected_time,
+                    });
+                }
+            }
+        }
+        Scope::Host => {
+            for role in host_roles(sel.role) {
+                for host in ctx.hosts_for(role) {
+                    host_matches(name, sel, ctx, host, role, (lo, hi), &mut out);
+                }
+            }
+            out.sort_by_key(|m| (m.corrected_time, m.index));
+            out.dedup_by_key(|m| m.index);
+        }
+    }
+    out
+}
+
+fn host_roles(role: Role) -> Vec<Role> {
+    match role {
+        Role::Any => vec![Role::Client, Role::Gateway, Role::Server, Role::Dc],
+        r => vec![r],
+    }
+}
+
+fn host_role(role: Role) -> HostRole {
+    match role {
+        Role::Client => HostRole::Client,
+        Role::Gateway => HostRole::Gateway,
+        Role::Server => HostRole::Server,
+        Role::Dc => HostRole::Dc,
+        Role::Any => HostRole::Unknown,
+    }
+}
+
+fn host_matches(
+    name: &str,
+    sel: &EventSelector,
+    ctx: &Context<'_>,
+    host: &str,
+    role: Role,
+    (lo, hi): (DateTime<Utc>, DateTime<Utc>),
+    out: &mut Vec<Match>,
+) {
+    let corr = &ctx.analysis.correlation;
+    let events = &ctx.analysis.timeline.events;
+    let indices = ctx.analysis.timeline.host_events(host);
+    // Host events are in host-clock order; search with a margin, then test corrected times.
+    let offset = Duration::milliseconds((corr.offset_of(host) * 1000.0).round() as i64);
+    let margin = Duration::seconds(1);
+    let first = indices.partition_point(|&i| events[i].time < lo - offset - margin);
+    for &i in &indices[first..] {
+        let e = &events[i];
+        if e.time > hi - offset + margin {
+            break;
+        }
+        let t = corr.corrected_time(e);
+        if t >= lo && t <= hi && event_fits(sel, e) {
+            out.push(Match {
+                selector: name.to_string(),
+                index: i,
+                role: host_role(role),
+                corrected_time: t,
+            });
+        }
+    }
+}
+
+fn role_fits(want: Role, have: HostRole) -> bool {
+    want == Role::Any || host_role(want) == have
+}
+
+/// Channel, provider, event id and field predicates.
+pub fn event_fits(sel: &EventSelector, e: &Event) -> bool {
+    if !sel.event_ids.is_empty() && !sel.event_ids.contains(&e.event_id) {
+        return false;
+    }
+    if let Some(c) = &sel.channel
+        && !c.eq_ignore_ascii_case(&e.channel)
+    {
+        return false;
+    }
+    if let Some(p) = &sel.provider
+        && !provider_matches(p, &e.provider)
+    {
+        return false;
+    }
+    sel.predicates
+        .iter()
+        .all(|p: &FieldPredicate| p.matches(&e.fields))
+}
+
+/// Provider names with or without the `Microsoft-Windows-` prefix, any case.
+pub fn provider_matches(want: &str, have: &str) -> bool {
+    fn strip(s: &str) -> &str {
+        match s.get(..18) {
+            Some(p) if p.eq_ignore_ascii_case("Microsoft-Windows-") => &s[18..],
+            _ => s,
+        }
+    }
+    want.eq_ignore_ascii_case(have) || strip(want).eq_ignore_ascii_case(strip(have))
+}

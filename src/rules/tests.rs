@@ -1,0 +1,538 @@
+//! Engine and compiler tests: every operator, absence, ordering, window edges, host roles, evidence
+//! on the wrong host, code notations, facts, ranking, evidence gaps, and rule errors with
+//! file:line:col.
+
+use super::compile::compile_rule;
+use super::engine::{Context, evaluate};
+use super::{CompiledRule, RulePack};
+use crate::analysis::Analysis;
+use crate::attempt::tests_support::ev;
+use crate::attempt::{self, AttemptOptions, Timeline};
+use crate::event::Event;
+use crate::event::catalog::{
+    LSM_OPERATIONAL, RCM_OPERATIONAL, RDPCLIENT_OPERATIONAL, RDPCORETS_OPERATIONAL,
+};
+use crate::source::{InputFormat, InputReport, InputStatus};
+
+fn rule(id: &str, yaml: &str) -> CompiledRule {
+    compile_rule(id, "test/rule.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// The base scenario: client c1 connects to s1 at 09:00:00 and fails with 2308 at 09:00:10.
+fn base() -> Vec<Event> {
+    vec![
+        ev(
+            "c1",
+            RDPCLIENT_OPERATIONAL,
+            1024,
+            0,
+            Some("{a}"),
+            &[("Value", "s1")],
+        ),
+        ev(
+            "s1",
+            RDPCORETS_OPERATIONAL,
+            131,
+            1,
+            Some("{s}"),
+            &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:5000")],
+        ),
+        ev(
+            "c1",
+            RDPCLIENT_OPERATIONAL,
+            1026,
+            10,
+            Some("{a}"),
+            &[("Value", "2308")],
+        ),
+    ]
+}
+
+fn analysis(events: Vec<Event>) -> Analysis {
+    let mut inputs: Vec<InputReport> = Vec::new();
+    for e in &events {
+        match inputs
+            .iter_mut()
+            .find(|i| i.host.as_deref() == Some(&e.host))
+        {
+            Some(i) => i.channels.push(e.channel.clone()),
+            None => inputs.push(InputReport {
+                path: format!("{}.evtx", e.host),
+                format: InputFormat::Evtx,
+                host: Some(e.host.clone()),
+                records: 0,
+                failed_records: 0,
+                first_error: None,
+                relevant: 0,
+                out_of_window: 0,
+                status: InputStatus::Read,
+                reason: None,
+                channels: vec![e.channel.clone()],
+                bytes: 0,
+            }),
+        }
+    }
+    let timeline = Timeline::new(events);
+    let correlation = attempt::correlate(&timeline, &AttemptOptions::default());
+    Analysis {
+        inputs,
+        timeline,
+        correlation,
+        verdicts: None,
+    }
+}
+
+/// Does `r` fire for the (single) failed attempt of `events`?
+fn fires(r: &CompiledRule, events: Vec<Event>) -> bool {
+    let a = analysis(events);
+    let failed: Vec<_> = a
+        .correlation
+        .attempts
+        .iter()
+        .filter(|x| x.outcome == attempt::Outcome::Failed)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "scenario must have one failed attempt: {:#?}",
+        a.correlation.attempts
+    );
+    evaluate(r, &Context::new(&a, failed[0])).is_some()
+}
+
+fn with(extra: Vec<Event>) -> Vec<Event> {
+    let mut e = base();
+    e.extend(extra);
+    e
+}
+
+const SYSTEM: &str = "System:Schannel";
+
+fn schannel_rule(where_: &str) -> CompiledRule {
+    rule(
+        "t.op",
+        &format!(
+            "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    provider: Schannel\n    event_id: 36870\n    scope: host\n    where:\n      F: {where_}\ncondition: e\nconfidence: 0.5\n"
+        ),
+    )
+}
+
+#[test]
+fn every_operator() {
+    let cases: &[(&str, &str, bool)] = &[
+        ("abc", "ABC", true),
+        ("abd", "ABC", false),
+        ("[x, abc]", "abc", true),
+        ("[x, y]", "abc", false),
+        ("{equals: 5}", "5", true),
+        ("{one_of: [1, 2]}", "3", false),
+        ("{regex: '^a.c$'}", "AbC", true),
+        ("{regex: '^a.c$', case_sensitive: true}", "AbC", false),
+        ("{contains: BC}", "abcd", true),
+        ("{contains: zz}", "abcd", false),
+        ("{gt: 10}", "11", true),
+        ("{gt: 10}", "10", false),
+        ("{ge: 10}", "10", true),
+        ("{lt: 10}", "10", false),
+        ("{le: 10}", "10", true),
+        ("{exists: true}", "1", true),
+        ("{exists: false}", "1", false),
+    ];
+    for (pred, value, want) in cases {
+        let r = schannel_rule(pred);
+        let got = fires(
+            &r,
+            with(vec![ev("s1", SYSTEM, 36870, 2, None, &[("F", value)])]),
+        );
+        assert_eq!(got, *want, "{pred} vs {value}");
+    }
+    let absent = schannel_rule("{exists: false}");
+    assert!(fires(
+        &absent,
+        with(vec![ev("s1", SYSTEM, 36870, 2, None, &[("G", "1")])])
+    ));
+}
+
+#[test]
+fn codes_compare_in_any_notation() {
+    for (rule_value, field) in [
+        ("0x904", "2308"),
+        ("2308", "0x904"),
+        ("'0x904'", "2308"),
+        ("0x8009030D", "-2146893043"),
+    ] {
+        let r = schannel_rule(rule_value);
+        assert!(
+            fires(
+                &r,
+                with(vec![ev("s1", SYSTEM, 36870, 2, None, &[("F", field)])])
+            ),
+            "{rule_value} vs {field}"
+        );
+    }
+    let facts = rule(
+        "t.f",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 0x904}\ncondition: c\nconfidence: 0.5\n",
+    );
+    assert!(fires(&facts, base()));
+    let other = rule(
+        "t.f",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: [516, 0x108]}\ncondition: c\nconfidence: 0.5\n",
+    );
+    assert!(!fires(&other, base()));
+}
+
+const ABSENCE: &str = "title: t\nexplain: x\nevidence:\n  ended:\n    role: client\n    channel: Microsoft-Windows-TerminalServices-RDPClient/Operational\n    event_id: 1026\n  accepted:\n    role: server\n    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational\n    event_id: 131\n    scope: host\ncondition: ended and not accepted\nconfidence: 0.5\n";
+
+#[test]
+fn absence() {
+    let r = rule("t.absent", ABSENCE);
+    assert!(!fires(&r, base()), "131 present: must not fire");
+    let without: Vec<Event> = base().into_iter().filter(|e| e.event_id != 131).collect();
+    assert!(fires(&r, without), "131 absent: fires");
+}
+
+#[test]
+fn ordering_then() {
+    let yaml = |cond: &str| {
+        format!(
+            "title: t\nexplain: x\nevidence:\n  auth:\n    role: server\n    channel: {RCM_OPERATIONAL}\n    event_id: 1149\n  logon:\n    role: server\n    channel: {LSM_OPERATIONAL}\n    event_id: 21\ncondition: {cond}\nconfidence: 0.5\n"
+        )
+    };
+    let r = rule("t.then", &yaml("auth then logon"));
+    let auth = |t| {
+        ev(
+            "s1",
+            RCM_OPERATIONAL,
+            1149,
+            t,
+            None,
+            &[("Param3", "10.0.0.5")],
+        )
+    };
+    let logon = |t| {
+        ev(
+            "s1",
+            LSM_OPERATIONAL,
+            21,
+            t,
+            None,
+            &[("Address", "10.0.0.5"), ("SessionID", "2")],
+        )
+    };
+    assert!(fires(&r, with(vec![auth(3), logon(5)])), "in order");
+    assert!(fires(&r, with(vec![auth(4), logon(4)])), "same time counts");
+    assert!(!fires(&r, with(vec![logon(3), auth(5)])), "reversed");
+    let not_followed = rule("t.then", &yaml("auth and not (auth then logon)"));
+    assert!(fires(&not_followed, with(vec![auth(3)])));
+    assert!(!fires(&not_followed, with(vec![auth(3), logon(5)])));
+}
+
+fn edge_rule() -> CompiledRule {
+    rule(
+        "t.edge",
+        "title: t\nexplain: x\nevidence:\n  e:\n    role: client\n    provider: Schannel\n    event_id: 36887\n    scope: host\n    window: {before: 30s, after: 1m}\ncondition: e\nconfidence: 0.5\n",
+    )
+}
+
+#[test]
+fn window_edges() {
+    // The client is the reference clock; the attempt runs 09:00:00–09:00:10.
+    let a = analysis(base());
+    assert_eq!(a.correlation.offset_of("c1"), 0.0);
+    let r = edge_rule();
+    let at = |t| {
+        with(vec![ev(
+            "c1",
+            SYSTEM,
+            36887,
+            t,
+            None,
+            &[("AlertDesc", "48")],
+        )])
+    };
+    assert!(fires(&r, at(-30)), "exactly `before` ahead of the start");
+    assert!(!fires(&r, at(-31)), "one second earlier");
+    assert!(fires(&r, at(70)), "exactly `after` past the end");
+    assert!(!fires(&r, at(71)), "one second later");
+}
+
+#[test]
+fn roles_and_hosts() {
+    // An attempt-scope selector for the client does not see the server's events.
+    let r = rule(
+        "t.role",
+        &format!(
+            "title: t\nexplain: x\nevidence:\n  e:\n    role: client\n    channel: {RDPCORETS_OPERATIONAL}\n    event_id: 131\ncondition: e\nconfidence: 0.5\n"
+        ),
+    );
+    assert!(!fires(&r, base()));
+    let any = rule(
+        "t.role",
+        &format!(
+            "title: t\nexplain: x\nevidence:\n  e:\n    role: any\n    channel: {RDPCORETS_OPERATIONAL}\n    event_id: 131\ncondition: e\nconfidence: 0.5\n"
+        ),
+    );
+    assert!(fires(&any, base()));
+}
+
+#[test]
+fn evidence_on_another_host_does_not_count() {
+    let r = schannel_rule("{exists: true}");
+    assert!(fires(
+        &r,
+        with(vec![ev("s1", SYSTEM, 36870, 2, None, &[("F", "1")])])
+    ));
+    assert!(
+        !fires(
+            &r,
+            with(vec![ev("s2", SYSTEM, 36870, 2, None, &[("F", "1")])])
+        ),
+        "s2 is not this attempt's server"
+    );
+    assert!(
+        !fires(
+            &r,
+            with(vec![ev("c1", SYSTEM, 36870, 2, None, &[("F", "1")])])
+        ),
+        "the client is not the server"
+    );
+}
+
+#[test]
+fn min_count_and_captures() {
+    let r = rule(
+        "t.count",
+        "title: t\nexplain: 'alert {alert} on {server} for {primary}'\nevidence:\n  e:\n    role: server\n    provider: Schannel\n    event_id: 36888\n    scope: host\n    min_count: 2\n    capture: {alert: AlertDesc}\ncondition: e\nconfidence: 0.5\n",
+    );
+    let alert = |t, d| ev("s1", SYSTEM, 36888, t, None, &[("AlertDesc", d)]);
+    assert!(!fires(&r, with(vec![alert(2, "48")])));
+    let a = analysis(with(vec![alert(2, "48"), alert(3, "40")]));
+    let attempt = a
+        .correlation
+        .attempts
+        .iter()
+        .find(|x| x.outcome == attempt::Outcome::Failed)
+        .unwrap();
+    let f = evaluate(&r, &Context::new(&a, attempt)).unwrap();
+    assert_eq!(f.evidence.len(), 2);
+    assert_eq!(f.captures["alert"], "48", "the first match's value");
+    let pack = RulePack::new(vec![r]);
+    let v = crate::verdict::judge_attempt(&a, &pack, attempt);
+    assert_eq!(v.explain, "alert 48 on s1 for 0x904 (2308)");
+    assert_eq!(v.evidence[0].selector, "e");
+}
+
+#[test]
+fn facts_selector_and_clock_offset() {
+    let r = rule(
+        "t.skew",
+        "title: t\nexplain: 'off by {o}'\nevidence:\n  m:\n    facts: {clock_offset_seconds: {gt: 300}, seen_by: server}\n    capture: {o: clock_offset_seconds}\ncondition: m\nconfidence: 0.5\n",
+    );
+    assert!(!fires(&r, base()));
+    // The server's clock is 10 minutes behind: its 131 is logged at 08:50:01.
+    let skewed: Vec<Event> = base()
+        .into_iter()
+        .map(|mut e| {
+            if e.host == "s1" {
+                e.time -= chrono::Duration::seconds(600);
+            }
+            e
+        })
+        .collect();
+    assert!(fires(&r, skewed));
+}
+
+#[test]
+fn ranking_specific_beats_fallback_then_confidence_then_id() {
+    let fire = |id: &str, conf: f64, fallback: bool| {
+        rule(
+            id,
+            &format!(
+                "title: {id}\nexplain: x\nevidence:\n  c:\n    facts: {{primary: 2308}}\ncondition: c\nconfidence: {conf}\nfallback: {fallback}\n"
+            ),
+        )
+    };
+    let pack = RulePack::new(vec![
+        fire("a.fallback", 0.99, true),
+        fire("b.low", 0.4, false),
+        fire("c.high", 0.8, false),
+        fire("d.high", 0.8, false),
+    ]);
+    let a = analysis(base());
+    let attempt = &a.correlation.attempts[0];
+    let v = crate::verdict::judge_attempt(&a, &pack, attempt);
+    assert_eq!(v.cause, "c.high");
+    let alts: Vec<&str> = v.alternatives.iter().map(|x| x.cause.as_str()).collect();
+    assert_eq!(alts, ["d.high", "b.low", "a.fallback"]);
+}
+
+#[test]
+fn missing_evidence_names_unsupplied_logs() {
+    let r = rule(
+        "t.gap",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 1}\ncondition: c\nconfidence: 0.5\nrequires:\n  - {role: server, channel: System}\n  - {role: server, channel: microsoft-windows-remotedesktopservices-rdpcorets/operational}\n  - {role: gateway, channel: Microsoft-Windows-TerminalServices-Gateway/Operational}\n",
+    );
+    let a = analysis(base());
+    let pack = RulePack::new(vec![r]);
+    let v = crate::verdict::judge_attempt(&a, &pack, &a.correlation.attempts[0]);
+    assert_eq!(v.cause, crate::verdict::UNDETERMINED);
+    let gaps: Vec<(String, Option<&str>)> = v
+        .missing_evidence
+        .iter()
+        .map(|m| (m.channel.clone(), m.host.as_deref()))
+        .collect();
+    assert_eq!(
+        gaps,
+        [
+            (
+                "Microsoft-Windows-TerminalServices-Gateway/Operational".to_string(),
+                None
+            ),
+            ("System".to_string(), Some("s1")),
+        ],
+        "the RdpCoreTS log was supplied; the gateway is unknown"
+    );
+    assert_eq!(
+        v.missing_evidence[1].command,
+        "wevtutil epl \"System\" s1-System.evtx"
+    );
+    assert_eq!(v.missing_evidence[1].decides, ["t.gap"]);
+}
+
+#[test]
+fn applies_to_codes_and_outcome() {
+    let r = rule(
+        "t.codes",
+        "title: t\nexplain: x\napplies_to: {primary: [0x204]}\nevidence:\n  e:\n    role: client\n    channel: Microsoft-Windows-TerminalServices-RDPClient/Operational\n    event_id: 1026\ncondition: e\nconfidence: 0.5\n",
+    );
+    let a = analysis(base());
+    let attempt = &a.correlation.attempts[0];
+    assert_eq!(
+        super::engine::applicability(&r, attempt),
+        super::engine::Applicability::No
+    );
+    let any = rule(
+        "t.codes",
+        "title: t\nexplain: x\napplies_to: {outcome: any, primary: 2308}\nevidence:\n  e:\n    facts: {outcome: failed}\ncondition: e\nconfidence: 0.5\n",
+    );
+    assert_eq!(
+        super::engine::applicability(&any, attempt),
+        super::engine::Applicability::Applies
+    );
+}
+
+/// A compile error's message, as displayed.
+fn error(yaml: &str) -> String {
+    match compile_rule("t.bad", "rules/t/bad/rule.yaml", yaml) {
+        Ok(_) => panic!("should not compile:\n{yaml}"),
+        Err(errors) => errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+const GOOD: &str = "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    channel: System\n    event_id: 1\ncondition: e\nconfidence: 0.5\n";
+
+#[test]
+fn good_rule_compiles() {
+    rule("t.good", GOOD);
+}
+
+#[test]
+fn broken_rules_name_file_line_col() {
+    let cases: &[(&str, &str)] = &[
+        ("title: [t\n", "rules/t/bad/rule.yaml:1:"),
+        (
+            &GOOD.replace("confidence: 0.5", "confidence: 0.5\nseverity: high"),
+            "rules/t/bad/rule.yaml:10:1: unknown field `severity`",
+        ),
+        (
+            &GOOD.replace("    event_id: 1\n", "    event_id: 1\n    event_id: 2\n"),
+            "rules/t/bad/rule.yaml:8:5: duplicate mapping key: event_id",
+        ),
+        (
+            &GOOD.replace(
+                "    event_id: 1\n",
+                "    event_id: 1\n    where: {F: {regex: '(open'}}\n",
+            ),
+            "rules/t/bad/rule.yaml:8:16: bad regex for `F`",
+        ),
+        (
+            &GOOD.replace("condition: e", "condition: e or missing"),
+            "rules/t/bad/rule.yaml:8:17: unknown selector `missing`",
+        ),
+        (
+            &GOOD.replace("condition: e", "condition: \"e and zz\""),
+            "rules/t/bad/rule.yaml:8:19: unknown selector `zz`",
+        ),
+        (
+            &GOOD.replace("explain: x", "explain: 'on {nowhere}'"),
+            "rules/t/bad/rule.yaml:2:10: unknown placeholder `{nowhere}`",
+        ),
+        (
+            &GOOD.replace(
+                "    event_id: 1\n",
+                "    event_id: 1\n    window: {before: 5 minutes}\n",
+            ),
+            "rules/t/bad/rule.yaml:8:22: `5 minutes` is not a duration",
+        ),
+        (
+            &GOOD.replace("role: server", "role: router"),
+            "rules/t/bad/rule.yaml:5:11: unknown role `router`",
+        ),
+        (
+            &GOOD.replace("confidence: 0.5", "confidence: 1.5"),
+            "rules/t/bad/rule.yaml:9:13: confidence must be between 0 and 1",
+        ),
+        (
+            &GOOD.replace(
+                "    event_id: 1\n",
+                "    event_id: 1\n    scope: everywhere\n",
+            ),
+            "rules/t/bad/rule.yaml:8:12: unknown scope",
+        ),
+        ("", "rules/t/bad/rule.yaml:"),
+    ];
+    for (yaml, want) in cases {
+        let got = error(yaml);
+        assert!(got.contains(want), "want {want:?} in:\n{got}\nfor:\n{yaml}");
+    }
+}
+
+#[test]
+fn bad_ids_and_dc_scope_are_rejected() {
+    let e = compile_rule("Bad.ID", "r.yaml", GOOD).err().unwrap();
+    assert!(e[0].to_string().contains("must be <family>.<name>"));
+    let dc = GOOD.replace("role: server", "role: dc");
+    assert!(error(&dc).contains("role `dc` needs `scope: host`"));
+    let then_facts = "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    channel: System\n  f:\n    facts: {connected: false}\ncondition: e then f\nconfidence: 0.5\n";
+    assert!(error(then_facts).contains("facts selector"));
+}
+
+#[test]
+fn list_items_and_case_files_keep_their_locations() {
+    let bad_id = GOOD.replace("event_id: 1", "event_id: [1, nope]");
+    assert!(
+        error(&bad_id).contains("rules/t/bad/rule.yaml:7:19: event_id `nope` is not a number"),
+        "{}",
+        error(&bad_id)
+    );
+    let case = |text: &str| {
+        super::cases::parse_case("c.yaml", text)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        case("expect: {cause: x}\nevents: []\nbogus: 1\n")
+            .starts_with("c.yaml:3:1: unknown field `bogus`")
+    );
+    assert!(case("expect: {cause: x}\nevents:\n  - {time: yesterday, host: h, channel: System, event_id: 1}\n").starts_with("c.yaml:3:12: `yesterday` is not an RFC 3339 time"));
+    assert!(
+        case("expect: {cause: x}\nreported_error: banana\nevents: []\n")
+            .starts_with("c.yaml:2:17:")
+    );
+    assert!(case("expect: {}\nevents: []\n").contains("`expect` needs"));
+}
