@@ -11,6 +11,7 @@
 //! The library prints nothing; the binary (`src/main.rs`, `src/cli/`) parses arguments, builds a
 //! [`config::Config`], calls [`analysis`] and hands the result to a report writer.
 
+pub mod codes;
 pub mod error;
 pub mod event;
 pub mod ingest;
