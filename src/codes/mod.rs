@@ -2,17 +2,24 @@
 //!
 //! Takes: a number as people paste it (`0x904`, `2308`, `-2146893018`) and optionally the
 //! dialog's extended error code.
-//! Produces: every table reading of the number ([`lookup`], [`CodeMatch`]) and one-line
-//! descriptions for reports ([`describe`]).
+//! Produces: every table reading of the number ([`lookup`], [`CodeMatch`]), one-line descriptions
+//! for reports ([`describe`]), and a diagnosis of an RDP client code pair ([`decode`], [`Decoded`]:
+//! the failing layer, the cause ids the pair rules in and out, and which logs to collect next),
+//! with its human rendering ([`render_text`]).
 //!
 //! All tables are data: JSON files under `src/codes/tables/`, embedded at build time and parsed
 //! once. Descriptions are in our own words; numbers and symbolic names are copied from the
 //! sources each table names.
 
+mod decode;
+mod guidance;
+mod render;
 mod table;
 
 use serde::Serialize;
 
+pub use decode::{Decoded, LogHint, Role, decode};
+pub use render::render_text;
 pub use table::TableId;
 
 use table::{Row, Table, table};
