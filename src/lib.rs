@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod attempt;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod event;
