@@ -3,7 +3,12 @@
 //! Exit status: 0 done; 2 usage or fatal error; 3 done, but some inputs could not be read at all.
 //! A closed pipe on stdout (e.g. `| head`) ends the run quietly with 0.
 
+mod alloc_meter;
 mod cli;
+
+/// Counts allocations per thread, for `--max-file-memory` (see `alloc_meter`).
+#[global_allocator]
+static ALLOCATOR: alloc_meter::Counting = alloc_meter::Counting;
 
 use std::process::ExitCode;
 
@@ -14,7 +19,11 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("rdptriage: error: {err:#}");
+            // Errors can quote file names and file contents: strip terminal control sequences.
+            let text = format!("{err:#}");
+            let lines: Vec<String> = text.lines().map(rdptriage::report::terminal_safe).collect();
+            let message = lines.join("\n");
+            eprintln!("rdptriage: error: {message}");
             ExitCode::from(2)
         }
     }

@@ -97,6 +97,26 @@ pub struct InputReport {
     pub channels: Vec<String>,
     /// Size of the file in bytes.
     pub bytes: u64,
+    /// EVTX: stale records carved from unallocated chunk space (cleared or overwritten records)
+    /// and read. Not included in `records`; see `recovered_relevant`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recovered: u64,
+    /// Of the `recovered` records, those kept as events (also counted in `relevant`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recovered_relevant: u64,
+    /// Observations about the file that did not stop it being read: a dirty EVTX header (the
+    /// log was not closed cleanly), header or chunk checksum mismatches, lines cut at the length
+    /// limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// True when the watchdog gave up waiting for this file's reader (see
+    /// [`crate::ingest::watchdog`]): the reader was stuck and still runs in the background.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abandoned_reader: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl InputReport {
@@ -115,6 +135,10 @@ impl InputReport {
             reason: None,
             channels: Vec::new(),
             bytes: source.size,
+            recovered: 0,
+            recovered_relevant: 0,
+            notes: Vec::new(),
+            abandoned_reader: false,
         }
     }
 
@@ -133,6 +157,10 @@ impl InputReport {
             reason: Some(reason),
             channels: Vec::new(),
             bytes: 0,
+            recovered: 0,
+            recovered_relevant: 0,
+            notes: Vec::new(),
+            abandoned_reader: false,
         }
     }
 
@@ -190,7 +218,12 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                 Err(err) => {
                     let path = err.path().unwrap_or(root).to_path_buf();
                     let reason = walk_error_reason(&err);
-                    out.problems.push(InputReport::unreadable(&path, reason));
+                    let mut report = InputReport::unreadable(&path, reason);
+                    if err.loop_ancestor().is_some() {
+                        // Nothing is lost: the files under the loop are read once, from the ancestor.
+                        report.status = InputStatus::Skipped;
+                    }
+                    out.problems.push(report);
                 }
             }
         }
@@ -216,7 +249,12 @@ fn walk_error_reason(err: &walkdir::Error) -> String {
 
 fn push_file(path: &Path, out: &mut Discovery) {
     match sniff(path) {
-        Ok((size, head)) => {
+        Ok(Sniffed::Special(kind)) => {
+            let mut report = InputReport::unreadable(path, format!("not a regular file: {kind}"));
+            report.status = InputStatus::Skipped;
+            out.problems.push(report);
+        }
+        Ok(Sniffed::File(size, head)) => {
             let format = detect_format(&head);
             let display: Arc<str> = Arc::from(path.display().to_string());
             let source = Source {
@@ -240,12 +278,63 @@ fn push_file(path: &Path, out: &mut Discovery) {
     }
 }
 
-fn sniff(path: &Path) -> std::io::Result<(u64, Vec<u8>)> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
+/// What the start of a path holds.
+enum Sniffed {
+    /// A regular file: its size and first bytes.
+    File(u64, Vec<u8>),
+    /// A FIFO, socket or device, named: never read (reading could block or never end).
+    Special(&'static str),
+}
+
+/// Open without blocking (a FIFO with no writer would block `open` forever), then look at what
+/// was opened (`fstat`, so a swap after a path check cannot fool it) before reading a byte.
+fn sniff(path: &Path) -> std::io::Result<Sniffed> {
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Sniffed::Special(special_kind(&meta.file_type())));
+    }
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     file.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    Ok((size, head))
+    Ok(Sniffed::File(meta.len(), head))
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const O_NONBLOCK: i32 = 0o4000;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const O_NONBLOCK: i32 = 0x0004;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        return "a directory";
+    }
+    "a special file"
 }
 
 /// Detect the format from the first bytes of a file.

@@ -10,10 +10,14 @@ use clap::Args;
 use rdptriage::analysis::Progress;
 use rdptriage::attempt::ReportedError;
 use rdptriage::config::Config;
+use rdptriage::ingest::IngestOptions;
+use rdptriage::ingest::watchdog::Meter;
 use rdptriage::source::{InputReport, Source};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Inputs and reading options.
 #[derive(Args, Debug, Clone)]
@@ -33,6 +37,14 @@ pub struct InputArgs {
     /// No progress display on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Give up on a file that takes longer than this to read; it is reported unreadable and the
+    /// run goes on (0 = no limit) [default: 300].
+    #[arg(long, value_name = "SECS")]
+    pub file_timeout: Option<u64>,
+    /// Stop reading a file once its reader holds more than this much memory, in MiB; it is
+    /// reported unreadable and the run goes on (0 = no limit) [default: 2048].
+    #[arg(long, value_name = "MIB")]
+    pub max_file_memory: Option<u64>,
 }
 
 /// The error code from the user's dialog.
@@ -91,8 +103,20 @@ impl InputArgs {
         };
         config.ingest.since = self.since;
         config.ingest.until = self.until;
+        self.limits(&mut config.ingest);
         config.attempts.reported_error = reported.and_then(|r| r.reported_error);
         Ok(config)
+    }
+
+    /// The watchdog limits (see `rdptriage::ingest::watchdog`), with the binary's memory meter.
+    fn limits(&self, ingest: &mut IngestOptions) {
+        if let Some(secs) = self.file_timeout {
+            ingest.file_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+        }
+        if let Some(mib) = self.max_file_memory {
+            ingest.max_file_memory = (mib > 0).then(|| mib.saturating_mul(1 << 20));
+        }
+        ingest.memory_meter = Some(Meter(Arc::new(crate::alloc_meter::ThreadMeter)));
     }
 
     /// A progress display for this run (silent unless stderr is a terminal and not `--quiet`).

@@ -13,7 +13,13 @@
 //! (and, for classic providers, the provider and channel) are literal text in the template, not
 //! values, so the first record of each template in a chunk is rendered once to learn them; later
 //! records of that template reuse them.
+//!
+//! Damage: stale records in chunk slack are recovered (`recover_records`, on by default) and
+//! counted apart from live ones; a dirty or full file header, header and chunk checksum
+//! mismatches, and a file that ends inside a chunk are reported as notes (see [`super::evtx_checks`]);
+//! checksums are never used to drop data. The reader checks the watchdog limits between records.
 
+use super::evtx_checks::{BadChunks, ChunkCheck, PaddedFile, header_notes};
 use super::{Collector, IngestOptions, evtx_json};
 use crate::event::{Event, Provenance};
 use crate::source::Source;
@@ -151,72 +157,153 @@ pub fn read(
     collector: &mut Collector,
     options: &IngestOptions,
 ) -> Result<(), String> {
+    let file = std::fs::File::open(&source.path).map_err(|e| format!("cannot open: {e}"))?;
+    let (padded, partial) = PaddedFile::new(file).map_err(|e| format!("cannot open: {e}"))?;
+    let parser =
+        EvtxParser::from_read_seek(padded).map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    if let Some(bytes) = partial {
+        collector.note(format!(
+            "the file ends inside a chunk ({bytes} of 65536 bytes; truncated?): the records of that partial chunk were read as far as they go"
+        ));
+    }
+    read_parser(parser, source.display.clone(), collector, options)
+}
+
+/// Read an `.evtx` file held in memory (the fuzz targets use it).
+pub(crate) fn read_buffer(
+    bytes: Vec<u8>,
+    path: Arc<str>,
+    collector: &mut Collector,
+    options: &IngestOptions,
+) -> Result<(), String> {
+    let parser =
+        EvtxParser::from_buffer(bytes).map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    read_parser(parser, path, collector, options)
+}
+
+/// What the per-record closure hands back: the record, whether it was carved from slack, and a
+/// checksum problem of its chunk (reported with the chunk's first record).
+struct Item {
+    rendered: Rendered,
+    recovered: bool,
+    bad_chunk: Option<String>,
+}
+
+fn read_parser<T: std::io::Read + std::io::Seek>(
+    parser: EvtxParser<T>,
+    path: Arc<str>,
+    collector: &mut Collector,
+    options: &IngestOptions,
+) -> Result<(), String> {
+    header_notes(parser.header(), collector);
     let settings = ParserSettings::new()
         .num_threads(1)
         .indent(false)
-        .separate_json_attributes(true);
-    let mut parser = EvtxParser::from_path(&source.path)
-        .map_err(|e| format!("not a readable EVTX file: {e}"))?
-        .with_configuration(settings);
-    let path = source.display.clone();
+        .separate_json_attributes(true)
+        .recover_records(options.recover_records);
+    let mut parser = parser.with_configuration(settings);
     let mut strings = StringCache::default();
     let mut templates = TemplateCache::default();
+    let mut chunks = ChunkCheck::default();
     let fast = !options.render_every_record;
     let records = parser.serialized_records(move |record| {
         let record = record?;
-        let record_id = record.event_record_id;
-        let chunk = record.chunk.header.first_event_record_number;
-        let values = template_values(&record, &mut strings);
-        if fast
-            && let Some(v) = &values
-            && let Some(literals) = templates.get(chunk, v.template)
-            && let Some(skipped) = skip_without_rendering(v, literals)
-        {
-            return Ok(skipped);
-        }
-        let json = record.into_json()?;
-        let rendered = render(&json.data, record_id, &path);
-        if let (
-            Some(v),
-            Rendered::Ok {
-                host,
-                channel,
-                provider,
-                ..
-            },
-        ) = (&values, &rendered)
-        {
-            let literals = TemplateLiterals {
-                host: host.clone(),
-                channel: channel.clone(),
-                provider: provider.clone(),
-            };
-            templates.put(chunk, v.template, literals);
-        }
-        Ok(rendered)
+        let bad_chunk = chunks.check(record.chunk);
+        let recovered = record.recovered;
+        let rendered = render_record(record, &path, fast, &mut strings, &mut templates)?;
+        Ok(Item {
+            rendered,
+            recovered,
+            bad_chunk,
+        })
     });
+    let mut bad_chunks = BadChunks::default();
     for item in records {
+        collector.check()?;
         match item {
-            Ok(Rendered::Ok {
-                channel,
-                provider,
-                event_id,
-                host,
-                event,
-            }) => {
-                if collector.wants(&channel, &provider, event_id, &host)
-                    && let Some(event) = event
-                {
-                    collector.push(*event);
-                }
-            }
-            Ok(Rendered::Bad(record_id, message)) => {
-                collector.fail(|| format!("record {record_id}: {message}"));
+            Ok(item) => {
+                bad_chunks.add(item.bad_chunk);
+                collect(item.rendered, item.recovered, collector);
             }
             Err(err) => collector.fail(|| err.to_string()),
         }
     }
+    if let Some(note) = bad_chunks.note() {
+        collector.note(note);
+    }
     Ok(())
+}
+
+/// Decide relevance from the template when possible, else render the record.
+fn render_record(
+    record: EvtxRecord<'_>,
+    path: &Arc<str>,
+    fast: bool,
+    strings: &mut StringCache,
+    templates: &mut TemplateCache,
+) -> evtx::err::Result<Rendered> {
+    let record_id = record.event_record_id;
+    let chunk = record.chunk.header.first_event_record_number;
+    let values = template_values(&record, strings);
+    // A carved record counts only once it renders (the crate drops the ones that do not), so it
+    // never takes the fast path.
+    if fast
+        && !record.recovered
+        && let Some(v) = &values
+        && let Some(literals) = templates.get(chunk, v.template)
+        && let Some(skipped) = skip_without_rendering(v, literals)
+    {
+        return Ok(skipped);
+    }
+    let json = record.into_json()?;
+    let rendered = render(&json.data, record_id, path);
+    if let (
+        Some(v),
+        Rendered::Ok {
+            host,
+            channel,
+            provider,
+            ..
+        },
+    ) = (&values, &rendered)
+    {
+        let literals = TemplateLiterals {
+            host: host.clone(),
+            channel: channel.clone(),
+            provider: provider.clone(),
+        };
+        templates.put(chunk, v.template, literals);
+    }
+    Ok(rendered)
+}
+
+/// Hand one rendered record to the collector. A carved record that cannot be understood is noise
+/// (the evtx crate drops the ones that do not even render), not a failure.
+fn collect(rendered: Rendered, recovered: bool, collector: &mut Collector) {
+    match rendered {
+        Rendered::Ok {
+            channel,
+            provider,
+            event_id,
+            host,
+            event,
+        } => {
+            let wanted = if recovered {
+                collector.wants_recovered(&channel, &provider, event_id)
+            } else {
+                collector.wants(&channel, &provider, event_id, &host)
+            };
+            match event {
+                Some(event) if wanted && recovered => collector.push_recovered(*event),
+                Some(event) if wanted => collector.push(*event),
+                _ => {}
+            }
+        }
+        Rendered::Bad(_, _) if recovered => {}
+        Rendered::Bad(record_id, message) => {
+            collector.fail(|| format!("record {record_id}: {message}"));
+        }
+    }
 }
 
 /// Runs inside the parser: split the header off, build fields only if the catalog knows the event.

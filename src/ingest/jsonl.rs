@@ -11,19 +11,37 @@ use crate::event::{Event, Provenance};
 use crate::source::Source;
 use std::io::BufRead;
 
-/// Read every line. `Err` means the file could not be opened.
+/// Longest line read, in bytes; a longer line is one failed record and reading goes on.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Read every line. `Err` means the file could not be opened (or the watchdog stopped reading).
 pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
     let file = std::fs::File::open(&source.path).map_err(|e| e.to_string())?;
-    let reader = std::io::BufReader::new(file);
-    for (index, line) in reader.split(b'\n').enumerate() {
-        let number = index as u64 + 1;
-        let line = match line {
-            Ok(bytes) => bytes,
+    read_from(std::io::BufReader::new(file), source, collector)
+}
+
+/// Read every line of `reader`.
+pub(crate) fn read_from<R: BufRead>(
+    mut reader: R,
+    source: &Source,
+    collector: &mut Collector,
+) -> Result<(), String> {
+    let mut line = Vec::new();
+    for number in 1u64.. {
+        collector.check()?;
+        line.clear();
+        let complete = match next_line(&mut reader, &mut line) {
+            Ok(None) => break,
+            Ok(Some(complete)) => complete,
             Err(e) => {
                 collector.fail(|| format!("line {number}: {e}"));
                 break;
             }
         };
+        if !complete {
+            collector.fail(|| format!("line {number}: longer than {} MiB", MAX_LINE >> 20));
+            continue;
+        }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_start_matches('\u{feff}').trim();
         if text.is_empty() {
@@ -34,6 +52,33 @@ pub fn read(source: &Source, collector: &mut Collector) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Read one line into `line` (at most [`MAX_LINE`] bytes kept; the rest of a longer line is
+/// skipped). `None` at the end of the input; `Some(false)` when the line was too long.
+fn next_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    let mut seen = false;
+    let mut complete = true;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(seen.then_some(complete));
+        }
+        seen = true;
+        let (take, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = MAX_LINE.saturating_sub(line.len());
+        if take > room {
+            complete = false;
+        }
+        line.extend_from_slice(&buf[..take.min(room)]);
+        reader.consume(take);
+        if done {
+            return Ok(Some(complete));
+        }
+    }
 }
 
 fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Result<(), String> {

@@ -7,10 +7,18 @@
 //! Files are read in parallel with rayon, biggest first. Each reader decides relevance from the
 //! record header (channel/provider and event id) through [`Collector::wants`] *before* building the
 //! field map. A reader never panics the run: a bad record is counted, a bad file is reported.
+//!
+//! Every file is read on its own thread under the [`watchdog`]: a deadline (`file_timeout`) and a
+//! memory budget (`max_file_memory`), checked by the readers between records through
+//! [`Collector::check`], and a preemptive deadline that abandons a reader stuck inside a parser.
 
 mod evtx;
+mod evtx_checks;
 mod evtx_json;
+#[doc(hidden)]
+pub mod fuzz;
 mod jsonl;
+pub mod watchdog;
 mod xml;
 
 use crate::event::{Event, catalog};
@@ -18,9 +26,11 @@ use crate::source::{InputFormat, InputReport, InputStatus, Source};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::time::Duration;
+use watchdog::{Limits, Meter};
 
 /// Options for reading inputs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct IngestOptions {
     /// Drop events logged before this time (host clock, UTC).
     pub since: Option<DateTime<Utc>>,
@@ -29,6 +39,31 @@ pub struct IngestOptions {
     /// Render every EVTX record to decide relevance, instead of deciding from the template values
     /// first. Slower; exists so tests can check that both paths give the same events.
     pub render_every_record: bool,
+    /// Also read the stale records the evtx crate carves from chunk slack (counted in
+    /// [`InputReport::recovered`], kept as events when relevant). Default: on.
+    pub recover_records: bool,
+    /// Deadline for reading one file; `None` waits forever. Default:
+    /// [`watchdog::DEFAULT_FILE_TIMEOUT`].
+    pub file_timeout: Option<Duration>,
+    /// Memory budget for reading one file, in bytes; enforced only with a `memory_meter`.
+    /// Default: [`watchdog::DEFAULT_MAX_FILE_MEMORY`].
+    pub max_file_memory: Option<u64>,
+    /// Counts the bytes a reader thread holds (the binary supplies one; see [`watchdog`]).
+    pub memory_meter: Option<Meter>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            since: None,
+            until: None,
+            render_every_record: false,
+            recover_records: true,
+            file_timeout: Some(watchdog::DEFAULT_FILE_TIMEOUT),
+            max_file_memory: Some(watchdog::DEFAULT_MAX_FILE_MEMORY),
+            memory_meter: None,
+        }
+    }
 }
 
 /// Everything read from one file.
@@ -69,6 +104,9 @@ pub struct Collector {
     options: IngestOptions,
     hosts: HashMap<String, u64>,
     channels: std::collections::BTreeSet<String>,
+    limits: Limits,
+    stopped: Option<String>,
+    recovered_events: Vec<Event>,
 }
 
 impl Collector {
@@ -80,6 +118,44 @@ impl Collector {
             options: options.clone(),
             hosts: HashMap::new(),
             channels: std::collections::BTreeSet::new(),
+            limits: Limits::start(options),
+            stopped: None,
+            recovered_events: Vec::new(),
+        }
+    }
+
+    /// Call between records: `Err` with the reason once the file's deadline or memory budget is
+    /// exceeded; the reader must then stop and return that `Err` (see [`watchdog`]).
+    pub fn check(&mut self) -> Result<(), String> {
+        if let Some(reason) = &self.stopped {
+            return Err(reason.clone());
+        }
+        self.limits.check().inspect_err(|reason| {
+            self.stopped = Some(reason.clone());
+        })
+    }
+
+    /// Count a stale record carved from unallocated space (not counted in `records`); true when
+    /// the caller should build its event and call [`Collector::push_recovered`].
+    pub fn wants_recovered(&mut self, channel: &str, provider: &str, event_id: u32) -> bool {
+        self.report.recovered += 1;
+        catalog::is_relevant(channel, provider, event_id)
+    }
+
+    /// Keep a relevant recovered event (time window applies; duplicates of live records of the
+    /// same file are dropped when the file is finished).
+    pub fn push_recovered(&mut self, event: Event) {
+        let before = self.options.since.is_some_and(|s| event.time < s);
+        let after = self.options.until.is_some_and(|u| event.time > u);
+        if !(before || after) {
+            self.recovered_events.push(event);
+        }
+    }
+
+    /// Add a note about the file (dirty header, checksum mismatches, …), once.
+    pub fn note(&mut self, note: String) {
+        if !self.report.notes.contains(&note) {
+            self.report.notes.push(note);
         }
     }
 
@@ -120,6 +196,10 @@ impl Collector {
 
     /// Finish: pick the file's host, derive the status.
     pub fn finish(mut self, fatal: Option<String>) -> FileIngest {
+        if let Some(reason) = self.stopped.take() {
+            return self.stopped_by_limit(reason);
+        }
+        self.merge_recovered();
         if let Some(reason) = fatal {
             if self.report.records == 0 {
                 self.report.status = InputStatus::Unreadable;
@@ -146,10 +226,46 @@ impl Collector {
             events: self.events,
         }
     }
+
+    /// A reader stopped by a limit: `unreadable`, its events dropped, the counts kept.
+    fn stopped_by_limit(mut self, reason: String) -> FileIngest {
+        let read = self.report.records + self.report.failed_records;
+        self.report.status = InputStatus::Unreadable;
+        self.report.reason = Some(format!("stopped after {read} records: {reason}"));
+        self.report.relevant = 0;
+        self.report.channels = std::mem::take(&mut self.channels).into_iter().collect();
+        FileIngest {
+            report: self.report,
+            events: Vec::new(),
+        }
+    }
+
+    /// Keep the recovered events that are not copies of live records of the same file.
+    fn merge_recovered(&mut self) {
+        if self.recovered_events.is_empty() {
+            return;
+        }
+        let live: std::collections::HashSet<(Option<u64>, DateTime<Utc>)> =
+            self.events.iter().map(|e| (e.record_id, e.time)).collect();
+        for event in std::mem::take(&mut self.recovered_events) {
+            if !live.contains(&(event.record_id, event.time)) {
+                self.report.recovered_relevant += 1;
+                self.report.relevant += 1;
+                self.events.push(event);
+            }
+        }
+    }
 }
 
-/// Read one file. Never panics the caller: a reader panic is caught and reported.
+/// Read one file under the [`watchdog`]. Never panics or hangs the caller: a reader panic is
+/// caught and reported, a file over its deadline or memory budget is reported `unreadable`.
 pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
+    watchdog::run_reader(source, options, read_guarded)
+}
+
+/// Read one file on the calling thread, with the cooperative limits but no preemptive deadline.
+/// Never panics the caller: a reader panic is caught and reported.
+pub fn read_guarded(source: &Source, options: &IngestOptions) -> FileIngest {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut collector = Collector::new(source, options);
         let fatal = match source.format {

@@ -306,6 +306,10 @@ pub fn case_analysis(case: &Case, base: Option<&Path>, pack: &RulePack) -> Resul
             reason: None,
             channels: chans,
             bytes: 0,
+            recovered: 0,
+            recovered_relevant: 0,
+            notes: Vec::new(),
+            abandoned_reader: false,
         });
     }
     let timeline = Timeline::new(events);

@@ -69,6 +69,10 @@ fn analysis(events: Vec<Event>) -> Analysis {
                 reason: None,
                 channels: vec![e.channel.clone()],
                 bytes: 0,
+                recovered: 0,
+                recovered_relevant: 0,
+                notes: Vec::new(),
+                abandoned_reader: false,
             }),
         }
     }

@@ -60,7 +60,10 @@ pub(crate) fn read_from<R: Read>(
     // Where the last parse error left the stream: a second error at the same place means the
     // parser made no progress, so one byte is skipped by hand.
     let mut last_error_at = None;
-    loop {
+    for step in 0u64.. {
+        if step % 256 == 0 {
+            collector.check()?;
+        }
         buf.clear();
         let line = reader.get_ref().line();
         match reader.read_event_into(&mut buf) {

@@ -1,0 +1,62 @@
+//! Entry points for the fuzz targets in `fuzz/` and for property tests: each reader run on bytes
+//! in memory, exactly as [`super::ingest`] runs it on a file (same [`Collector`], same limits),
+//! but on the calling thread. Not part of the API.
+
+use super::{Collector, FileIngest, IngestOptions, evtx, jsonl, xml};
+use crate::source::{InputFormat, Source};
+use std::sync::Arc;
+
+fn source(format: InputFormat, len: usize) -> Source {
+    Source {
+        path: "fuzz-input".into(),
+        display: Arc::from("fuzz-input"),
+        size: len as u64,
+        format,
+    }
+}
+
+fn finish(collector: Collector, result: Result<(), String>) -> FileIngest {
+    collector.finish(result.err())
+}
+
+/// Run the XML reader on `bytes`.
+pub fn xml(bytes: &[u8]) -> FileIngest {
+    let s = source(InputFormat::Xml, bytes.len());
+    let mut c = Collector::new(&s, &IngestOptions::default());
+    let result = xml::read_from(bytes, s.display.clone(), &mut c);
+    finish(c, result)
+}
+
+/// Run the JSONL reader on `bytes`.
+pub fn jsonl(bytes: &[u8]) -> FileIngest {
+    let s = source(InputFormat::Jsonl, bytes.len());
+    let mut c = Collector::new(&s, &IngestOptions::default());
+    let result = jsonl::read_from(bytes, &s, &mut c);
+    finish(c, result)
+}
+
+/// Run the EVTX reader on `bytes` (both relevance paths, with record recovery).
+pub fn evtx(bytes: &[u8]) -> FileIngest {
+    evtx_with(bytes, &IngestOptions::default())
+}
+
+/// Run the EVTX reader on `bytes` with `options`.
+pub fn evtx_with(bytes: &[u8], options: &IngestOptions) -> FileIngest {
+    let s = source(InputFormat::Evtx, bytes.len());
+    let mut c = Collector::new(&s, options);
+    let result = evtx::read_buffer(bytes.to_vec(), s.display.clone(), &mut c, options);
+    finish(c, result)
+}
+
+/// Detect the format of `bytes` from their content and run that reader in memory (formats with no
+/// in-memory reader yet are reported as such). Fuzz targets that must cover every reader,
+/// including new ones, write the bytes to a file and call [`super::ingest`] instead.
+pub fn detected(bytes: &[u8]) -> Option<FileIngest> {
+    let head = &bytes[..bytes.len().min(8192)];
+    match crate::source::detect_format(head) {
+        InputFormat::Evtx => Some(evtx(bytes)),
+        InputFormat::Xml => Some(xml(bytes)),
+        InputFormat::Jsonl => Some(jsonl(bytes)),
+        _ => None,
+    }
+}
