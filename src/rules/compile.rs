@@ -9,6 +9,8 @@
 
 use super::condition;
 use super::engine::FACT_NAMES;
+use super::limits::condition_nesting;
+pub use super::limits::{MAX_CONDITION_DEPTH, MAX_YAML_BYTES, parse_yaml};
 use super::model::{self, RuleFile, Scalar, SelectorFile, line_col};
 use super::predicate::{self, FieldPredicate};
 use super::template::{BUILTINS, Template};
@@ -24,28 +26,6 @@ use std::path::PathBuf;
 
 /// Default `window.before` and `window.after`.
 pub const DEFAULT_WINDOW_SECONDS: i64 = 120;
-
-/// Parse YAML text into `T`, with errors naming `path:line:col`.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, Error> {
-    serde_saphyr::from_str::<T>(text).map_err(|e| yaml_error(path, &e))
-}
-
-fn yaml_error(path: &str, e: &serde_saphyr::Error) -> Error {
-    let (line, column) = e.location().map(|l| line_col(&l)).unwrap_or((0, 0));
-    let opts = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-    let mut message = e.render_with_options(opts);
-    let suffix = format!(" at line {line}, column {column}");
-    if let Some(stripped) = message.strip_suffix(&suffix) {
-        message = stripped.to_string();
-    }
-    message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
-    Error::Rule {
-        path: PathBuf::from(path),
-        line,
-        column,
-        message,
-    }
-}
 
 /// Problems found while compiling one file.
 pub struct Problems<'a> {
@@ -108,7 +88,8 @@ pub fn compile_rule(id: &str, path: &str, text: &str) -> Result<CompiledRule, Ve
         )
     };
     let cond = &file.condition;
-    let condition = match condition::parse(&cond.value, &names, &is_event) {
+    let nesting = condition_nesting(&cond.value);
+    let condition = match nesting.and_then(|()| condition::parse(&cond.value, &names, &is_event)) {
         Ok(e) => Some(e),
         Err(e) => {
             p.inside(&cond.referenced, &cond.value, e.offset, e.message);

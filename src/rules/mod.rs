@@ -16,6 +16,7 @@ pub mod condition;
 pub mod describe;
 pub mod engine;
 pub mod fields;
+pub mod limits;
 pub mod lint;
 pub mod model;
 pub mod predicate;
@@ -308,7 +309,7 @@ pub fn discover(dir: &Path) -> Result<Vec<RuleSource>> {
             continue;
         }
         let path = entry.path();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = read_limited(path)?;
         let rule_dir = path.parent().unwrap_or(dir).to_path_buf();
         let id = rule_id(&rule_dir).ok_or_else(|| Error::Rule {
             path: path.to_path_buf(),
@@ -348,8 +349,42 @@ fn read_cases(rule_dir: &Path) -> Result<Vec<(String, String)>> {
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+            let text = read_limited(&p)?;
             Ok((p.display().to_string(), text))
         })
         .collect()
+}
+
+/// Read a rule or case file, refusing one over [`compile::MAX_YAML_BYTES`] without reading it all.
+fn read_limited(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(compile::MAX_YAML_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() > compile::MAX_YAML_BYTES {
+        return Err(Error::Rule {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "file is larger than {} KiB, the limit for rule and case files",
+                compile::MAX_YAML_BYTES >> 10
+            ),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        Error::Rule {
+            path: path.to_path_buf(),
+            line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+            column: String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1,
+            message: "not UTF-8 text".into(),
+        }
+    })
 }
