@@ -20,3 +20,6 @@ mod analyze;
 
 /// One test per rule case, generated from `rules/**/cases/*.yaml`.
 mod rule_cases;
+
+/// Hostile and broken input: accounting, watchdog, EVTX damage, bad rules, output safety.
+mod hostile;

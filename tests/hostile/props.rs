@@ -1,0 +1,181 @@
+//! Property tests of the parsers on damaged input (the fuzzers explore further; these run in
+//! every `cargo test`): the JSONL reader on mixed good and bad lines, the EVTX reader on mutated
+//! files from our writer, and the rule compiler on mutated rules. Each must account for what it
+//! read and never panic.
+
+use super::client_evtx;
+use crate::util::event_line;
+use proptest::collection::vec;
+use proptest::prelude::*;
+use rdptriage::ingest::fuzz;
+use rdptriage::source::InputStatus;
+
+/// One JSONL line: a relevant event, an irrelevant one, garbage, or blank.
+fn line() -> impl Strategy<Value = (u8, String)> {
+    prop_oneof![
+        (0u64..1000).prop_map(|i| (0, good_line(1024, i))),
+        (0u64..1000).prop_map(|i| (1, good_line(4000, i))),
+        "[^\n]{1,60}".prop_map(|s| (2, s)),
+        Just((3, "   ".to_string())),
+    ]
+}
+
+fn good_line(event_id: u32, i: u64) -> String {
+    event_line(
+        "2024-05-14T09:00:00.000Z",
+        "WS1",
+        (
+            "Microsoft-Windows-TerminalServices-RDPClient/Operational",
+            "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+        ),
+        event_id,
+        None,
+        serde_json::json!({"Name": "Server Name", "Value": format!("srv{i}")}),
+        i + 1,
+    )
+}
+
+/// A mutation of a byte buffer.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Flip(usize, u8),
+    Zero(usize, usize),
+    Truncate(usize),
+    Insert(usize, Vec<u8>),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        4 => (any::<usize>(), 1u8..=255).prop_map(|(a, x)| Mutation::Flip(a, x)),
+        2 => (any::<usize>(), 1usize..64).prop_map(|(a, n)| Mutation::Zero(a, n)),
+        1 => any::<usize>().prop_map(Mutation::Truncate),
+        1 => (any::<usize>(), vec(any::<u8>(), 1..16)).prop_map(|(a, b)| Mutation::Insert(a, b)),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, m: &Mutation, protect: usize) {
+    let len = bytes.len();
+    if len <= protect {
+        return;
+    }
+    let at = |a: usize| protect + a % (len - protect);
+    match m {
+        Mutation::Flip(a, x) => bytes[at(*a)] ^= x,
+        Mutation::Zero(a, n) => {
+            let s = at(*a);
+            let e = (s + n).min(len);
+            bytes[s..e].fill(0);
+        }
+        Mutation::Truncate(a) => bytes.truncate(at(*a)),
+        Mutation::Insert(a, b) => {
+            let s = at(*a);
+            bytes.splice(s..s, b.iter().copied());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn jsonl_lines_are_each_counted_once(lines in vec(line(), 0..40)) {
+        let text: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+        let done = fuzz::jsonl(text.as_bytes());
+        let r = &done.report;
+        let count = |k: u8| lines.iter().filter(|(kind, _)| *kind == k).count() as u64;
+        let garbage = lines
+            .iter()
+            .filter(|(k, l)| *k == 2 && !l.trim().is_empty())
+            .count() as u64;
+        prop_assert_eq!(r.relevant, count(0));
+        prop_assert_eq!(done.events.len() as u64, count(0));
+        prop_assert_eq!(r.records, count(0) + count(1));
+        prop_assert_eq!(r.failed_records, garbage);
+        prop_assert_eq!(r.first_error.is_some(), garbage > 0);
+    }
+
+    #[test]
+    fn mutated_evtx_files_never_panic_and_stay_accounted(
+        mutations in vec(mutation(), 1..8),
+        header_too in any::<bool>(),
+    ) {
+        let mut bytes = client_evtx(120);
+        // Mostly leave the file header alone, so that mutations reach chunks and records.
+        let protect = if header_too { 0 } else { 4096 };
+        for m in &mutations {
+            apply(&mut bytes, m, protect);
+        }
+        let done = fuzz::evtx(&bytes);
+        let r = &done.report;
+        prop_assert_eq!(done.events.len() as u64, r.relevant);
+        if r.status != InputStatus::Read {
+            prop_assert!(r.reason.is_some() || r.first_error.is_some());
+        }
+        // Both relevance paths agree on damaged files too.
+        let slow = fuzz::evtx_with(&bytes, &rdptriage::ingest::IngestOptions {
+            render_every_record: true,
+            ..rdptriage::ingest::IngestOptions::default()
+        });
+        prop_assert_eq!(&slow.report, r);
+        prop_assert_eq!(slow.events, done.events);
+    }
+
+    #[test]
+    fn mutated_rules_compile_or_name_a_place(mutations in vec(mutation(), 1..6)) {
+        let mut bytes = RULE.as_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m, 0);
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Err(errors) = rdptriage::rules::compile::compile_rule("t.rule", "rule.yaml", &text) {
+            prop_assert!(!errors.is_empty());
+            for e in errors {
+                match e {
+                    rdptriage::Error::Rule { line, column, .. } => {
+                        prop_assert!(line >= 1 && column >= 1);
+                    }
+                    other => prop_assert!(false, "not a rule error: {}", other),
+                }
+            }
+        }
+    }
+}
+
+const RULE: &str = r#"title: Blocked before the server
+explain: "The connection to {target} never reached the server."
+evidence:
+  started:
+    role: client
+    channel: Microsoft-Windows-TerminalServices-RDPClient/Operational
+    event_id: [1024, 1102]
+    capture: { typed: Value }
+  ended:
+    role: client
+    channel: Microsoft-Windows-TerminalServices-RDPClient/Operational
+    event_id: 1026
+    where:
+      Value: { one_of: [2308, "0x904"] }
+      Name: { regex: "(?i)^server" }
+    window: { before: 30s, after: 2m }
+  server_saw:
+    role: server
+    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational
+    event_id: 131
+condition: started then ended and not server_saw
+confidence: 0.7
+requires:
+  - { role: server, channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational }
+"#;
+
+#[test]
+fn the_property_rule_compiles() {
+    if let Err(e) = rdptriage::rules::compile::compile_rule("t.rule", "rule.yaml", RULE) {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
