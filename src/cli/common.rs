@@ -142,21 +142,35 @@ pub fn write_output(
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            let mut temp = tempfile_in(dir)
+            let (temp_path, mut file) = tempfile_in(dir)
                 .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-            {
-                let mut buffered = std::io::BufWriter::new(&mut temp.1);
-                write(&mut buffered).with_context(|| format!("writing {}", temp.0.display()))?;
-                buffered.flush()?;
+            let written = write_and_sync(&mut file, write)
+                .with_context(|| format!("writing {}", path.display()));
+            drop(file);
+            if let Err(err) = written {
+                let _ = std::fs::remove_file(&temp_path);
+                return Err(err);
             }
-            temp.1.sync_all().ok();
-            std::fs::rename(&temp.0, path).with_context(|| {
-                let _ = std::fs::remove_file(&temp.0);
+            std::fs::rename(&temp_path, path).with_context(|| {
+                let _ = std::fs::remove_file(&temp_path);
                 format!("moving the report into place at {}", path.display())
             })?;
         }
     }
     Ok(())
+}
+
+/// Write the report into `file` through a buffer, flush it and sync it to disk.
+fn write_and_sync(
+    file: &mut std::fs::File,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    {
+        let mut buffered = std::io::BufWriter::new(&mut *file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
+    file.sync_all().or(Ok(()))
 }
 
 /// Create a new temporary file next to the destination (same file system, so rename is atomic).
@@ -236,5 +250,46 @@ pub fn exit_status(analysis: &rdptriage::analysis::Analysis) -> std::process::Ex
         std::process::ExitCode::from(3)
     } else {
         std::process::ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_leaves_neither_a_partial_file_nor_a_temporary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let output = OutputArgs {
+            output: Some(path.clone()),
+        };
+        let result = write_output(&output, |w| {
+            w.write_all(&[b'{'; 100_000])?;
+            Err(std::io::Error::other("interrupted"))
+        });
+        assert!(result.is_err());
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+
+        // Over an existing report: the old one stays whole.
+        std::fs::write(&path, "old").unwrap();
+        let result = write_output(&output, |w| {
+            w.write_all(b"new, partial")?;
+            Err(std::io::Error::other("interrupted"))
+        });
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(leftovers(dir.path()), vec!["report.json".to_string()]);
     }
 }
