@@ -20,3 +20,6 @@ mod analyze;
 
 /// One test per rule case, generated from `rules/**/cases/*.yaml`.
 mod rule_cases;
+
+/// `decode` and `collect-script`.
+mod decode_collect;

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod common;
+mod decode;
 mod events;
 mod rules;
 
@@ -37,6 +38,12 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Show what a cause means, the evidence its rule looks for, and the fix.
     Explain(rules::ExplainArgs),
+    /// Decode an error code (and extended code): every table it may belong to, what it rules in
+    /// and out, and which logs to collect next.
+    Decode(decode::DecodeArgs),
+    /// Print a script that exports the logs rdptriage reads from one machine (client, gateway,
+    /// server or dc), for a time window given when it runs.
+    CollectScript(decode::CollectArgs),
 }
 
 /// Parse arguments and run the chosen command.
@@ -55,5 +62,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Analyze(args) => analyze::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => rules::explain(args),
+        Command::Decode(args) => decode::run_decode(args),
+        Command::CollectScript(args) => decode::run_collect(args),
     }
 }
