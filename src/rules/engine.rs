@@ -477,7 +477,8 @@ fn host_matches(
         if e.time > hi - offset + margin {
             break;
         }
-        let t = corr.corrected_time(e);
+        // Every event here is `host`'s: its offset is already known (no per-event look-up).
+        let t = e.time + offset;
         if t >= lo && t <= hi && event_fits(sel, e) {
             out.push(Match {
                 selector: name.to_string(),
