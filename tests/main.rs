@@ -10,3 +10,7 @@ mod cli;
 
 /// The shared corpus of real logs (runs when `RDPTRIAGE_CORPUS` is set; CI sets it).
 mod corpus;
+
+/// Text exports (wevtutil, Event Viewer, Format-List, trace text, tracerpt, EvtxECmd CSV) rebuild
+/// the same attempts as the `.evtx` events of one scenario; mixed folders; time-zone notes.
+mod text_forms;

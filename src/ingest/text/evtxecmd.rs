@@ -10,7 +10,7 @@
 //! Produces: one [`TextRecord`] per row with the fields shaped as the XML reader shapes them (named
 //! data by name, unnamed as `param1..N`, the UserData wrapper dropped, values through
 //! [`FieldValue::from_text`]). The `PayloadData*`/`MapDescription` columns are EvtxECmd's own
-//! summaries and are not used.
+//! summaries and are not used, except an `ActivityID: {…}` that some maps put there.
 
 use super::grammar;
 use super::lines::Lines;
@@ -56,6 +56,7 @@ fn row_record(n: u64, text: &str, row: &[String], columns: &Columns, out: &mut E
     rec.host = columns.get(row, "Computer").to_string();
     rec.level = level_of(columns.get(row, "Level"));
     rec.record_id = columns.get(row, "EventRecordId").parse().ok();
+    rec.activity_id = activity_id(row, columns);
     let time = columns.get(row, "TimeCreated");
     rec.when = match grammar::stamp(time) {
         // EvtxECmd writes UTC without saying so.
@@ -67,6 +68,18 @@ fn row_record(n: u64, text: &str, row: &[String], columns: &Columns, out: &mut E
     };
     rec.payload = Payload::Fields(fields);
     out.record(rec);
+}
+
+/// Some EvtxECmd maps (RDPClient 1024/1026…) put `ActivityID: {…}` in a `PayloadData` column.
+fn activity_id(row: &[String], columns: &Columns) -> Option<String> {
+    (1..=6).find_map(|i| {
+        let text = columns.get(row, &format!("PayloadData{i}"));
+        let (key, value) = text.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case("ActivityID")
+            .then(|| grammar::guid(value))
+            .flatten()
+    })
 }
 
 /// The fields of EvtxECmd's `Payload` JSON.
@@ -164,6 +177,7 @@ mod tests {
         assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
         assert_eq!(e.host, "WS1.contoso.local");
         assert_eq!(e.record_id, Some(412));
+        assert_eq!(e.activity_id, None);
         assert_eq!(e.level, Some(4));
         assert_eq!(e.time.to_rfc3339(), "2024-05-14T09:12:05.123456700+00:00");
         assert_eq!(report.time_basis.as_deref(), Some("utc"));
