@@ -75,7 +75,8 @@ pub fn padded_label(line: &str) -> Option<(&str, &str)> {
 }
 
 /// PowerShell Format-List's `Name    : value` (name without spaces, ` : ` separator).
-/// Returns the name, the value and the column the value starts at (for continuation lines).
+/// Returns the name, the value (untrimmed: a long value wrapped at the console width may end in
+/// a space that belongs to it) and the column the value starts at (for continuation lines).
 pub fn ps_property(line: &str) -> Option<(&str, &str, usize)> {
     let name = verify(
         take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
@@ -85,7 +86,7 @@ pub fn ps_property(line: &str) -> Option<(&str, &str, usize)> {
     let parser = (name, space1, char(':'), value);
     let (n, _, _, v) = whole(parser, line)?;
     let column = line.len() - v.len();
-    Some((n, v.trim_end(), column))
+    Some((n, v, column))
 }
 
 /// One tracefmt / `netsh trace convert` line: `[CPU]PID.TID::time [Provider]message`.

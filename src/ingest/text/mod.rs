@@ -23,6 +23,8 @@ mod grammar;
 mod lines;
 mod messages;
 mod powershell;
+#[cfg(test)]
+mod proptests;
 mod time;
 mod trace;
 mod tracerpt;

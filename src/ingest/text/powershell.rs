@@ -34,13 +34,19 @@ struct Listing {
 }
 
 impl Listing {
-    fn get(&self, name: &str) -> Option<String> {
+    /// A property's value, lines joined, each line kept whole (messages), or `None` when blank.
+    fn raw(&self, name: &str) -> Option<String> {
         let p = self
             .properties
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))?;
         let text = message_text(&p.lines);
         (!text.trim().is_empty()).then_some(text)
+    }
+
+    /// A property's value, trimmed.
+    fn get(&self, name: &str) -> Option<String> {
+        self.raw(name).map(|v| v.trim().to_string())
     }
 
     fn has(&self, name: &str) -> bool {
@@ -136,7 +142,7 @@ fn emit(l: Listing, out: &mut Emitter<'_>) {
     rec.when = when_of(&l.get("TimeCreated").unwrap_or_default());
     rec.payload = match l.get("Properties").and_then(|p| property_values(&p)) {
         Some(values) => Payload::Values(values),
-        None => Payload::Message(l.get("Message").unwrap_or_default()),
+        None => Payload::Message(l.raw("Message").unwrap_or_default()),
     };
     out.record(rec);
 }
