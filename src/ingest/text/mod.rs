@@ -1,6 +1,6 @@
 //! Readers for the text forms admins paste instead of `.evtx` files (issue #6).
 //!
-//! Takes: a [`Source`] detected ([`detect`]) as one of `wevtutil-text` ([`wevtutil`]),
+//! Takes: a [`Source`] detected ([`detect()`]) as one of `wevtutil-text` ([`wevtutil`]),
 //! `eventviewer-text` ([`eventviewer`]), `powershell-list` ([`powershell`]), `trace-text`
 //! ([`trace`]), `tracerpt-csv` ([`tracerpt`]) or `evtxecmd-csv` ([`evtxecmd`]), and the
 //! [`IngestOptions`] (`--timezone` for times without an offset).
@@ -16,6 +16,7 @@
 //! basis and notes. Relevant events whose date order (`5/6/2024`) is not decided yet are held until
 //! a date of the file decides it or the file ends; everything else goes straight through.
 
+mod detect;
 mod event_xml;
 mod eventviewer;
 mod evtxecmd;
@@ -30,6 +31,7 @@ mod trace;
 mod tracerpt;
 mod wevtutil;
 
+pub use detect::detect;
 pub use time::TimeZoneSpec;
 
 use super::{Collector, IngestOptions};
@@ -422,80 +424,6 @@ pub(crate) fn read_error(after: u64, err: &std::io::Error) -> String {
     )
 }
 
-/// Property names of `Get-WinEvent` records (`EventLogRecord`), to recognise Format-List output.
-pub(crate) const PS_PROPERTIES: &[&str] = &[
-    "Message",
-    "Id",
-    "Version",
-    "Qualifiers",
-    "Level",
-    "Task",
-    "Opcode",
-    "Keywords",
-    "RecordId",
-    "ProviderName",
-    "ProviderId",
-    "LogName",
-    "ProcessId",
-    "ThreadId",
-    "MachineName",
-    "UserId",
-    "TimeCreated",
-    "ActivityId",
-    "RelatedActivityId",
-    "ContainerLog",
-    "MatchedQueryIds",
-    "Bookmark",
-    "LevelDisplayName",
-    "OpcodeDisplayName",
-    "TaskDisplayName",
-    "KeywordsDisplayNames",
-    "Properties",
-];
-
-/// Recognise a text export from the start of a file (already decoded). Only the first few
-/// non-blank lines are looked at, and each format needs its own distinctive shape.
-pub fn detect(text: &str) -> Option<InputFormat> {
-    let meaningful: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim_start_matches('\u{feff}').trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
-        .take(12)
-        .collect();
-    let first = *meaningful.first()?;
-    let compact: String = first.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.starts_with("RecordNumber,EventRecordId,TimeCreated,EventId,") {
-        return Some(InputFormat::EvtxecmdCsv);
-    }
-    if compact.starts_with("EventName,Type,EventID,") && compact.contains("UserData") {
-        return Some(InputFormat::TracerptCsv);
-    }
-    if grammar::event_header(first).is_some()
-        && meaningful
-            .get(1)
-            .is_some_and(|l| grammar::indented_label(l).is_some())
-    {
-        return Some(InputFormat::WevtutilText);
-    }
-    let label = |l: &str| grammar::padded_label(l).map(|(k, _)| k.to_string());
-    if label(first).as_deref() == Some("Log Name")
-        && meaningful
-            .iter()
-            .any(|l| label(l).as_deref() == Some("Event ID"))
-    {
-        return Some(InputFormat::EventviewerText);
-    }
-    let property =
-        |l: &str| grammar::ps_property(l).is_some_and(|(name, _, _)| PS_PROPERTIES.contains(&name));
-    if property(first) && meaningful.iter().filter(|l| property(l)).count() >= 3 {
-        return Some(InputFormat::PowershellList);
-    }
-    if grammar::trace_line(first).is_some() || grammar::is_wpp_unknown(first) {
-        return Some(InputFormat::TraceText);
-    }
-    None
-}
-
 #[cfg(test)]
 pub(crate) mod tests_support {
     //! Run a reader over text in memory.
@@ -533,53 +461,6 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn detection_by_content() {
-        let cases = [
-            (
-                "Event[0]:\n  Log Name: System\n  Source: Schannel\n",
-                InputFormat::WevtutilText,
-            ),
-            (
-                "Log Name:      System\nSource:        Schannel\nDate:          6/24/2020 7:26:58 PM\nEvent ID:      36870\n",
-                InputFormat::EventviewerText,
-            ),
-            (
-                "\n\nTimeCreated  : 4/19/2023 10:11:07 AM\nProviderName : X\nId           : 1026\nMessage      : m\n",
-                InputFormat::PowershellList,
-            ),
-            (
-                "[0]0000.0000::05/10/2023-14:22:29.000 [MSNT_SystemTrace]EventsLost: 0 BuffersLost: 0\n",
-                InputFormat::TraceText,
-            ),
-            (
-                "Unknown( 76): GUID=ac5ec775-ccdb-3c2c-6150-28b4eacacbc4 (No Format Information found).\n",
-                InputFormat::TraceText,
-            ),
-            (
-                "Event Name, Type, Event ID, Version, Channel, Level, Opcode, Task, Keyword, PID, TID, Processor Number, Instance ID, Parent Instance ID, Activity ID, Related Activity ID, Clock-Time, Kernel(ms), User(ms), User Data\n",
-                InputFormat::TracerptCsv,
-            ),
-            (
-                "\u{feff}RecordNumber,EventRecordId,TimeCreated,EventId,Level,Provider,Channel\n",
-                InputFormat::EvtxecmdCsv,
-            ),
-        ];
-        for (text, format) in cases {
-            assert_eq!(detect(text), Some(format), "{text}");
-        }
-        for text in [
-            "hello",
-            "",
-            "path\tbytes\trecords\n",
-            "Log Name: x\n",
-            "Id : 1\n",
-            "Event[0]:\nnot indented\n",
-        ] {
-            assert_eq!(detect(text), None, "{text:?}");
-        }
-    }
 
     #[test]
     fn levels_by_number_or_localized_name() {
