@@ -97,9 +97,13 @@ impl<R: Read> Lines<R> {
                 continue;
             }
             let usable = buf.len() - buf.len() % unit;
-            let found = (0..usable)
-                .step_by(unit)
-                .find(|&i| is_newline_unit(&buf[i..i + unit], encoding));
+            let found = match encoding {
+                Encoding::Utf8 => buf.iter().position(|&b| b == b'\n'),
+                _ => buf[..usable]
+                    .chunks_exact(2)
+                    .position(|u| is_newline_unit(u, encoding))
+                    .map(|i| i * 2),
+            };
             let take = found.map_or(usable, |i| i + unit);
             let room = MAX_LINE.saturating_sub(self.raw.len());
             self.raw.extend_from_slice(&buf[..take.min(room)]);
