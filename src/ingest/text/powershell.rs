@@ -197,6 +197,35 @@ mod tests {
     }
 
     #[test]
+    fn selected_property_values_are_named_by_template() {
+        let text = "Id           : 1026\nProviderName : Microsoft-Windows-TerminalServices-ClientActiveXCore\nTimeCreated  : 2024-05-14 09:12:03\nMachineName  : WS1\nRecordId     : 42\nActivityId   : 76abef77-4bf3-4110-ac89-7cfe101b0000\nProperties   : {Disconnect Reason, 2308, Info}\nMessage      : (not used)\n";
+        let (events, report) = run(InputFormat::PowershellList, text, None);
+        assert_eq!(report.failed_records, 0, "{report:?}");
+        let e = &events[0];
+        assert_eq!(
+            e.fields["Name"],
+            FieldValue::Text("Disconnect Reason".into())
+        );
+        assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
+        assert_eq!((e.host.as_str(), e.record_id), ("WS1", Some(42)));
+        assert_eq!(
+            e.activity_id.as_deref(),
+            Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}")
+        );
+    }
+
+    #[test]
+    fn lines_that_fit_nowhere_fail() {
+        let text = "Id           : 1026\nnot a property\n\nId           : x\n";
+        let (_, report) = run(InputFormat::PowershellList, text, None);
+        assert_eq!(report.failed_records, 2, "{report:?}");
+        assert_eq!(
+            report.first_error.as_deref(),
+            Some("line 2: not a property (not a Format-List `Name : value` line)")
+        );
+    }
+
+    #[test]
     fn properties_lists() {
         assert_eq!(
             property_values("{Disconnect Reason, 2308, Info}").unwrap(),
