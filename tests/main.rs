@@ -23,3 +23,7 @@ mod rule_cases;
 
 /// `decode` and `collect-script`.
 mod decode_collect;
+
+/// Text exports (wevtutil, Event Viewer, Format-List, trace text, tracerpt, EvtxECmd CSV) rebuild
+/// the same attempts as the `.evtx` events of one scenario; mixed folders; time-zone notes.
+mod text_forms;

@@ -11,7 +11,10 @@
 mod evtx;
 mod evtx_json;
 mod jsonl;
+mod text;
 mod xml;
+
+pub use text::TimeZoneSpec;
 
 use crate::event::{Event, catalog};
 use crate::source::{InputFormat, InputReport, InputStatus, Source};
@@ -26,6 +29,9 @@ pub struct IngestOptions {
     pub since: Option<DateTime<Utc>>,
     /// Drop events logged after this time (host clock, UTC).
     pub until: Option<DateTime<Utc>>,
+    /// The time zone of text exports whose times carry no offset (Event Viewer and PowerShell
+    /// print local time); `None` reads them as UTC and the input's report says so.
+    pub timezone: Option<TimeZoneSpec>,
     /// Render every EVTX record to decide relevance, instead of deciding from the template values
     /// first. Slower; exists so tests can check that both paths give the same events.
     pub render_every_record: bool,
@@ -156,6 +162,18 @@ pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
             InputFormat::Evtx => evtx::read(source, &mut collector, options).err(),
             InputFormat::Xml => xml::read(source, &mut collector).err(),
             InputFormat::Jsonl => jsonl::read(source, &mut collector).err(),
+            InputFormat::WevtutilText
+            | InputFormat::EventviewerText
+            | InputFormat::PowershellList
+            | InputFormat::TraceText
+            | InputFormat::TracerptCsv
+            | InputFormat::EvtxecmdCsv => text::read(source, &mut collector, options).err(),
+            InputFormat::Etl => Some(
+                "a binary ETW trace (.etl) is not decoded: convert it on Windows with \
+                 `netsh trace convert input=FILE.etl output=FILE.txt` or \
+                 `tracerpt FILE.etl -o FILE.csv -of CSV`"
+                    .to_string(),
+            ),
             InputFormat::Unknown => Some("not a supported event log format".to_string()),
         };
         collector.finish(fatal)
@@ -195,6 +213,12 @@ pub fn ingest_all(
         .collect();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Recognise a text export (wevtutil, Event Viewer, PowerShell, trace text, tracerpt or EvtxECmd
+/// CSV) from the decoded start of a file.
+pub fn detect_text(text: &str) -> Option<InputFormat> {
+    text::detect(text)
 }
 
 /// Decode the start of a file as text for sniffing: handles UTF-8 (with or without BOM) and

@@ -305,6 +305,9 @@ pub fn case_analysis(case: &Case, base: Option<&Path>, pack: &RulePack) -> Resul
             status: InputStatus::Read,
             reason: None,
             channels: chans,
+            opaque_records: 0,
+            time_basis: None,
+            note: None,
             bytes: 0,
         });
     }

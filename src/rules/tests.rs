@@ -68,6 +68,9 @@ fn analysis(events: Vec<Event>) -> Analysis {
                 status: InputStatus::Read,
                 reason: None,
                 channels: vec![e.channel.clone()],
+                opaque_records: 0,
+                time_basis: None,
+                note: None,
                 bytes: 0,
             }),
         }
