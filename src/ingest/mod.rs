@@ -108,7 +108,12 @@ impl Collector {
     }
 
     /// Keep a relevant event (applies the time window).
-    pub fn push(&mut self, event: Event) {
+    pub fn push(&mut self, mut event: Event) {
+        if event.host.trim().is_empty() {
+            // Some text forms name no computer: keep the events of this file together under a
+            // name that says so, rather than an empty host shared by every such file.
+            event.host = format!("unknown host ({})", file_name(&self.report.path));
+        }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);
         if before || after {
@@ -152,6 +157,11 @@ impl Collector {
             events: self.events,
         }
     }
+}
+
+/// The last component of a path as shown in reports.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// Read one file. Never panics the caller: a reader panic is caught and reported.
