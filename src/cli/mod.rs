@@ -17,8 +17,10 @@ use std::process::ExitCode;
 /// Root-cause verdicts for failed Remote Desktop connections, from exported Windows logs.
 ///
 /// Point rdptriage at the logs collected from the client, the RD Gateway and the session host
-/// (.evtx files, XML or JSONL exports, folders of them, in any mix). It rebuilds every connection
-/// attempt across the machines and explains why each failed.
+/// (.evtx files, XML, JSONL and text exports, client traces, folders of them, in any mix). It
+/// rebuilds every connection attempt across the machines and explains why each failed.
+///
+/// Exit status: 0 done; 2 usage or fatal error; 3 done, but some inputs could not be read at all.
 #[derive(Parser, Debug)]
 #[command(name = "rdptriage", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
