@@ -138,6 +138,10 @@ pub struct InputReport {
     pub note: Option<String>,
     /// Size of the file in bytes.
     pub bytes: u64,
+    /// The machine name of the collection folder the file sits in (KAPE-style
+    /// `HOST/C/Windows/System32/winevt/Logs/…`), shown only when it differs from `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_host: Option<String>,
 }
 
 impl InputReport {
@@ -159,7 +163,29 @@ impl InputReport {
             time_basis: None,
             note: None,
             bytes: source.size,
+            folder_host: None,
         }
+    }
+
+    /// A report for events that did not come from a file read here (rule cases, tests): a `read`
+    /// input of `host` holding `channels`.
+    pub fn synthetic(path: String, format: InputFormat, host: &str, channels: Vec<String>) -> Self {
+        InputReport {
+            path,
+            format,
+            host: Some(host.to_string()),
+            channels,
+            ..InputReport::unreadable(Path::new(""), String::new())
+        }
+        .with_status(InputStatus::Read)
+    }
+
+    fn with_status(mut self, status: InputStatus) -> Self {
+        self.status = status;
+        if status == InputStatus::Read {
+            self.reason = None;
+        }
+        self
     }
 
     /// A report for a path that could not even be opened or listed.
@@ -180,6 +206,7 @@ impl InputReport {
             time_basis: None,
             note: None,
             bytes: 0,
+            folder_host: None,
         }
     }
 
@@ -205,6 +232,27 @@ impl InputReport {
             self.reason = self.first_error.clone();
         }
     }
+}
+
+/// The host name a collection folder gives a file: the folder above `C/Windows/System32/winevt/Logs`
+/// (or above `Windows/System32/winevt/Logs` when the drive folder is missing).
+pub fn collection_folder_host(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    let tail = ["windows", "system32", "winevt", "logs"];
+    let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let at = lower
+        .windows(tail.len())
+        .position(|w| w.iter().map(String::as_str).eq(tail))?;
+    let drive_first = at >= 1 && lower[at - 1].len() == 1
+        || lower
+            .get(at.wrapping_sub(1))
+            .is_some_and(|d| d.len() == 2 && d.ends_with(':'));
+    let host_at = if drive_first {
+        at.checked_sub(2)?
+    } else {
+        at.checked_sub(1)?
+    };
+    Some(parts[host_at].to_string())
 }
 
 /// The result of walking the user's paths.
@@ -457,6 +505,25 @@ mod tests {
             InputFormat::WevtutilText
         );
         assert_eq!(InputFormat::PowershellList.as_str(), "powershell-list");
+    }
+
+    #[test]
+    fn collection_folders_name_their_host() {
+        assert_eq!(
+            collection_folder_host("share/HOST01/C/Windows/System32/winevt/Logs/System.evtx")
+                .as_deref(),
+            Some("HOST01")
+        );
+        assert_eq!(
+            collection_folder_host(r"D:\kape\WS-7\C\Windows\System32\winevt\Logs\Security.evtx")
+                .as_deref(),
+            Some("WS-7")
+        );
+        assert_eq!(
+            collection_folder_host("x/SRV/Windows/System32/winevt/Logs/a.evtx").as_deref(),
+            Some("SRV")
+        );
+        assert_eq!(collection_folder_host("logs/System.evtx"), None);
     }
 
     #[test]

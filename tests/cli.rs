@@ -214,7 +214,14 @@ fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
     }
     let analyze = |path: &std::path::Path| {
         let out = rdptriage()
-            .args(["analyze", "-f", "json", "-q", "--reported-error", "0x904/0x7"])
+            .args([
+                "analyze",
+                "-f",
+                "json",
+                "-q",
+                "--reported-error",
+                "0x904/0x7",
+            ])
             .arg(path)
             .output()
             .unwrap();

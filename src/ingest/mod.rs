@@ -145,6 +145,14 @@ impl Collector {
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
             .map(|(h, _)| h);
+        if let Some(folder) = crate::source::collection_folder_host(&self.report.path) {
+            let same = self.report.host.as_deref().is_some_and(|h| {
+                crate::attempt::short_name(h) == crate::attempt::short_name(&folder)
+            });
+            if !same {
+                self.report.folder_host = Some(folder);
+            }
+        }
         if self.report.status == InputStatus::Partial && self.report.reason.is_some() {
             return FileIngest {
                 report: self.report,
