@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod attempt;
 pub mod codes;
+pub mod collect;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -37,6 +37,21 @@ pub enum InputFormat {
     Xml,
     /// JSON lines: `evtx_dump -o jsonl` or `rdptriage events --format jsonl`.
     Jsonl,
+    /// `wevtutil qe … /f:text`: `Event[N]:` blocks of indented `Key: value` lines.
+    WevtutilText,
+    /// Event Viewer "Copy details as text": padded `Label:   value` lines, a description and
+    /// optionally the `Event Xml:` block.
+    EventviewerText,
+    /// PowerShell `Get-WinEvent | Format-List` (default four properties, or `Format-List *`).
+    PowershellList,
+    /// `netsh trace convert` / tracefmt text: `[CPU]PID.TID::time [Provider]message` lines.
+    TraceText,
+    /// `tracerpt x.etl -of CSV`.
+    TracerptCsv,
+    /// EvtxECmd CSV (the `Payload` column holds the event data as JSON).
+    EvtxecmdCsv,
+    /// A binary ETW trace (`.etl`): recognised to say how to convert it, never read.
+    Etl,
     /// Anything else (the report gives the reason).
     Unknown,
 }
@@ -48,6 +63,13 @@ impl InputFormat {
             InputFormat::Evtx => "evtx",
             InputFormat::Xml => "xml",
             InputFormat::Jsonl => "jsonl",
+            InputFormat::WevtutilText => "wevtutil-text",
+            InputFormat::EventviewerText => "eventviewer-text",
+            InputFormat::PowershellList => "powershell-list",
+            InputFormat::TraceText => "trace-text",
+            InputFormat::TracerptCsv => "tracerpt-csv",
+            InputFormat::EvtxecmdCsv => "evtxecmd-csv",
+            InputFormat::Etl => "etl",
             InputFormat::Unknown => "unknown",
         }
     }
@@ -72,7 +94,8 @@ pub enum InputStatus {
 pub struct InputReport {
     /// The file as shown to the user.
     pub path: String,
-    /// Detected format (`evtx`, `xml`, `jsonl`, …, or `unknown`).
+    /// Detected format (`evtx`, `xml`, `jsonl`, `wevtutil-text`, `eventviewer-text`,
+    /// `powershell-list`, `trace-text`, `tracerpt-csv`, `evtxecmd-csv`, `etl`, or `unknown`).
     pub format: InputFormat,
     /// The host that logged the events (most frequent `Computer`), when any record was read.
     pub host: Option<String>,
@@ -80,7 +103,13 @@ pub struct InputReport {
     pub records: u64,
     /// Records that could not be parsed.
     pub failed_records: u64,
-    /// The first record error, naming the record or line.
+    /// Records that were recognised but carry nothing readable: WPP trace lines printed as
+    /// `Unknown( N): GUID=… (No Format Information found).` (decoding them needs Microsoft's
+    /// private TMF files). Counted here, never in `records` or `failed_records`, so no line of a
+    /// trace goes unaccounted.
+    #[serde(default)]
+    pub opaque_records: u64,
+    /// The first record error, naming the record or line (text forms: `line N: <the line>`).
     pub first_error: Option<String>,
     /// Records kept because the catalog knows them (and within `--since`/`--until`).
     pub relevant: u64,
@@ -92,11 +121,28 @@ pub struct InputReport {
     /// Why the file was skipped or unreadable (or a note on a partial read).
     pub reason: Option<String>,
     /// The channels the file's records belong to, sorted (tells which logs were supplied, so
-    /// the absence of an event can be told apart from the absence of the log).
+    /// the absence of an event can be told apart from the absence of the log). Text forms that
+    /// name only the provider get the channel the catalog gives that provider.
     #[serde(default)]
     pub channels: Vec<String>,
+    /// How the event times of a text export were read (absent for EVTX, XML and JSONL, whose
+    /// times are UTC by construction): `utc` (every time was UTC or carried its offset),
+    /// `timezone <zone>` (local times converted with `--timezone`), or `assumed-utc` (local
+    /// times without `--timezone`, taken as UTC, so cross-host times may be off by the zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_basis: Option<String>,
+    /// Notes on how a file was read, joined with `; `. Text exports: local times taken as UTC,
+    /// the day/month order chosen for ambiguous dates and why, opaque trace lines, a format that
+    /// names no computer. EVTX: a dirty or full header, header or chunk checksum mismatches, a
+    /// file that ends inside a chunk (damage that did not stop the read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Size of the file in bytes.
     pub bytes: u64,
+    /// The machine name of the collection folder the file sits in (KAPE-style
+    /// `HOST/C/Windows/System32/winevt/Logs/…`), shown only when it differs from `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_host: Option<String>,
     /// EVTX: stale records carved from unallocated chunk space (cleared or overwritten records)
     /// and read. Not included in `records`; see `recovered_relevant`.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -104,11 +150,6 @@ pub struct InputReport {
     /// Of the `recovered` records, those kept as events (also counted in `relevant`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub recovered_relevant: u64,
-    /// Observations about the file that did not stop it being read: a dirty EVTX header (the
-    /// log was not closed cleanly), header or chunk checksum mismatches, lines cut at the length
-    /// limit.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
     /// True when the watchdog gave up waiting for this file's reader (see
     /// [`crate::ingest::watchdog`]): the reader was stuck and still runs in the background.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -128,18 +169,42 @@ impl InputReport {
             host: None,
             records: 0,
             failed_records: 0,
+            opaque_records: 0,
             first_error: None,
             relevant: 0,
             out_of_window: 0,
             status: InputStatus::Read,
             reason: None,
             channels: Vec::new(),
+            time_basis: None,
+            note: None,
             bytes: source.size,
             recovered: 0,
             recovered_relevant: 0,
-            notes: Vec::new(),
             abandoned_reader: false,
+            folder_host: None,
         }
+    }
+
+    /// A report for events that did not come from a file read here (rule cases, tests): a `read`
+    /// input of `host` holding `channels`.
+    pub fn synthetic(path: String, format: InputFormat, host: &str, channels: Vec<String>) -> Self {
+        InputReport {
+            path,
+            format,
+            host: Some(host.to_string()),
+            channels,
+            ..InputReport::unreadable(Path::new(""), String::new())
+        }
+        .with_status(InputStatus::Read)
+    }
+
+    fn with_status(mut self, status: InputStatus) -> Self {
+        self.status = status;
+        if status == InputStatus::Read {
+            self.reason = None;
+        }
+        self
     }
 
     /// A report for a path that could not even be opened or listed.
@@ -150,17 +215,20 @@ impl InputReport {
             host: None,
             records: 0,
             failed_records: 0,
+            opaque_records: 0,
             first_error: None,
             relevant: 0,
             out_of_window: 0,
             status: InputStatus::Unreadable,
             reason: Some(reason),
             channels: Vec::new(),
+            time_basis: None,
+            note: None,
             bytes: 0,
             recovered: 0,
             recovered_relevant: 0,
-            notes: Vec::new(),
             abandoned_reader: false,
+            folder_host: None,
         }
     }
 
@@ -186,6 +254,27 @@ impl InputReport {
             self.reason = self.first_error.clone();
         }
     }
+}
+
+/// The host name a collection folder gives a file: the folder above `C/Windows/System32/winevt/Logs`
+/// (or above `Windows/System32/winevt/Logs` when the drive folder is missing).
+pub fn collection_folder_host(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    let tail = ["windows", "system32", "winevt", "logs"];
+    let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let at = lower
+        .windows(tail.len())
+        .position(|w| w.iter().map(String::as_str).eq(tail))?;
+    let drive_first = at >= 1 && lower[at - 1].len() == 1
+        || lower
+            .get(at.wrapping_sub(1))
+            .is_some_and(|d| d.len() == 2 && d.ends_with(':'));
+    let host_at = if drive_first {
+        at.checked_sub(2)?
+    } else {
+        at.checked_sub(1)?
+    };
+    Some(parts[host_at].to_string())
 }
 
 /// The result of walking the user's paths.
@@ -263,7 +352,7 @@ fn push_file(path: &Path, out: &mut Discovery) {
                 size,
                 format,
             };
-            if format == InputFormat::Unknown {
+            if matches!(format, InputFormat::Unknown | InputFormat::Etl) {
                 let mut report = InputReport::new(&source);
                 report.status = InputStatus::Skipped;
                 report.reason = Some(describe_unknown(&head, size));
@@ -353,7 +442,10 @@ pub fn detect_format(head: &[u8]) -> InputFormat {
     {
         return InputFormat::Jsonl;
     }
-    InputFormat::Unknown
+    if is_etl(head) {
+        return InputFormat::Etl;
+    }
+    crate::ingest::detect_text(&text).unwrap_or(InputFormat::Unknown)
 }
 
 /// Say what an unsupported file looks like, so "skipped" is never unexplained.
@@ -370,7 +462,9 @@ fn describe_unknown(head: &[u8], size: u64) -> String {
     } else if head.starts_with(b"ElfChnk\0") {
         "a lone EVTX chunk without a file header"
     } else if is_etl(head) {
-        "an ETW trace (.etl): convert it on Windows first (netsh trace convert input=FILE.etl output=FILE.txt, or tracerpt FILE.etl -of CSV)"
+        "a binary ETW trace (.etl), which rdptriage does not decode: convert it on Windows first, \
+         with `netsh trace convert input=FILE.etl output=FILE.txt` or \
+         `tracerpt FILE.etl -o FILE.csv -of CSV`, and pass the result"
     } else if head.iter().take(512).filter(|b| **b == 0).count() > 32 {
         "binary data that is not an event log"
     } else {
@@ -379,14 +473,34 @@ fn describe_unknown(head: &[u8], size: u64) -> String {
     format!("not a supported event log format: {what}")
 }
 
-/// ETL files start with a WMI buffer header; the logger's file header names `WMI` system trace
-/// structures. Checking the first buffer's well-known marker bytes is enough to give advice.
+/// An `.etl` file starts with its first WMI buffer: a 0x48-byte `WMI_BUFFER_HEADER` whose first
+/// field is the buffer size, then the logger's header event: a `SYSTEM_TRACE_HEADER` (marker with
+/// the trace-header flags 0xC0 and header type 1 or 2, system32/system64, hook id 0 =
+/// `EVENT_TRACE_GROUP_HEADER`/`EVENT_TRACE_TYPE_INFO`) followed at 0x68 by the
+/// `TRACE_LOGFILE_HEADER`, whose first field repeats the buffer size.
 fn is_etl(head: &[u8]) -> bool {
-    head.len() > 0x40
-        && head
-            .windows(4)
-            .take(0x80)
-            .any(|w| w == [0x02, 0x00, 0x01, 0xC0])
+    let u16_at = |at: usize| {
+        head.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        head.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (Some(size), Some(offset), Some(hook), Some(logfile_size)) =
+        (u32_at(0), u32_at(0x30), u16_at(0x4E), u32_at(0x68))
+    else {
+        return false;
+    };
+    let header_type = head[0x4A];
+    let flags = head[0x4B];
+    (0x400..=0x400_0000).contains(&size)
+        && size % 0x400 == 0
+        && offset <= size
+        && matches!(header_type, 1 | 2)
+        && flags & 0xC0 == 0xC0
+        && hook == 0
+        && logfile_size == size
 }
 
 #[cfg(test)]
@@ -426,6 +540,73 @@ mod tests {
             bytes.extend_from_slice(&unit.to_le_bytes());
         }
         assert_eq!(detect_format(&bytes), InputFormat::Xml);
+    }
+
+    /// The first 0x70 bytes of an `.etl` file: WMI buffer header, system trace header, logfile header.
+    fn etl_head(buffer_size: u32) -> Vec<u8> {
+        let mut head = vec![0u8; 0x200];
+        head[0..4].copy_from_slice(&buffer_size.to_le_bytes());
+        head[0x30..0x34].copy_from_slice(&0x1D8u32.to_le_bytes()); // payload offset
+        head[0x48..0x4C].copy_from_slice(&[0x02, 0x00, 0x02, 0xC0]); // version 2, system64, flags
+        head[0x4C..0x4E].copy_from_slice(&0x190u16.to_le_bytes()); // size
+        head[0x4E..0x50].copy_from_slice(&0u16.to_le_bytes()); // hook: trace group header, info
+        head[0x68..0x6C].copy_from_slice(&buffer_size.to_le_bytes()); // TRACE_LOGFILE_HEADER
+        head
+    }
+
+    #[test]
+    fn etl_is_recognised_from_its_first_buffer() {
+        assert_eq!(detect_format(&etl_head(0x10000)), InputFormat::Etl);
+        assert_eq!(InputFormat::Etl.as_str(), "etl");
+        let why = describe_unknown(&etl_head(0x10000), 0x10000);
+        assert!(
+            why.contains("netsh trace convert input=FILE.etl output=FILE.txt"),
+            "{why}"
+        );
+        assert!(
+            why.contains("tracerpt FILE.etl -o FILE.csv -of CSV"),
+            "{why}"
+        );
+        // The logfile header must repeat the buffer size; the marker must be a system header.
+        let mut wrong = etl_head(0x10000);
+        wrong[0x68] = 1;
+        assert_ne!(detect_format(&wrong), InputFormat::Etl);
+        let mut wrong = etl_head(0x10000);
+        wrong[0x4A] = 0x13;
+        assert_ne!(detect_format(&wrong), InputFormat::Etl);
+        assert_ne!(detect_format(&etl_head(1000)), InputFormat::Etl);
+        // The old check's marker bytes anywhere in a file are not enough.
+        let mut loose = vec![0u8; 0x100];
+        loose[0x10..0x14].copy_from_slice(&[0x02, 0x00, 0x01, 0xC0]);
+        assert_ne!(detect_format(&loose), InputFormat::Etl);
+    }
+
+    #[test]
+    fn text_exports_are_detected() {
+        assert_eq!(
+            detect_format(b"Event[0]:\r\n  Log Name: System\r\n"),
+            InputFormat::WevtutilText
+        );
+        assert_eq!(InputFormat::PowershellList.as_str(), "powershell-list");
+    }
+
+    #[test]
+    fn collection_folders_name_their_host() {
+        assert_eq!(
+            collection_folder_host("share/HOST01/C/Windows/System32/winevt/Logs/System.evtx")
+                .as_deref(),
+            Some("HOST01")
+        );
+        assert_eq!(
+            collection_folder_host(r"D:\kape\WS-7\C\Windows\System32\winevt\Logs\Security.evtx")
+                .as_deref(),
+            Some("WS-7")
+        );
+        assert_eq!(
+            collection_folder_host("x/SRV/Windows/System32/winevt/Logs/a.evtx").as_deref(),
+            Some("SRV")
+        );
+        assert_eq!(collection_folder_host("logs/System.evtx"), None);
     }
 
     #[test]

@@ -196,3 +196,46 @@ fn events_csv_has_a_header_and_one_row_per_event() {
     assert!(lines[0].starts_with("time,host,channel"));
     assert_eq!(lines.len(), 5);
 }
+
+#[test]
+fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
+    let fixtures = crate::util::repo().join("tests/fixtures/three-host-0x904");
+    let mapped = tempfile::tempdir().unwrap();
+    // Map: one events file per input, as a job engine would run it.
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        rdptriage()
+            .args(["events", "-f", "jsonl", "-q", "-o"])
+            .arg(mapped.path().join(format!("{name}.jsonl")))
+            .arg(&path)
+            .assert()
+            .success();
+    }
+    let analyze = |path: &std::path::Path| {
+        let out = rdptriage()
+            .args([
+                "analyze",
+                "-f",
+                "json",
+                "-q",
+                "--reported-error",
+                "0x904/0x7",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        json_of(&out)
+    };
+    let direct = analyze(&fixtures);
+    let reduced = analyze(mapped.path());
+    assert_eq!(direct["attempts"], reduced["attempts"]);
+    assert_eq!(direct["hosts"], reduced["hosts"]);
+    assert!(
+        direct["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["verdict"]["cause"] == "session.stuck-or-limit")
+    );
+}

@@ -21,5 +21,12 @@ mod analyze;
 /// One test per rule case, generated from `rules/**/cases/*.yaml`.
 mod rule_cases;
 
+/// `decode` and `collect-script`.
+mod decode_collect;
+
+/// Text exports (wevtutil, Event Viewer, Format-List, trace text, tracerpt, EvtxECmd CSV) rebuild
+/// the same attempts as the `.evtx` events of one scenario; mixed folders; time-zone notes.
+mod text_forms;
+
 /// Hostile and broken input: accounting, watchdog, EVTX damage, bad rules, output safety.
 mod hostile;

@@ -38,6 +38,9 @@ pub struct Timeline {
     pub events: Vec<Event>,
     /// For each host, the positions of its events in `events`, in time order.
     pub by_host: BTreeMap<String, Vec<usize>>,
+    /// For each (host, event id), the positions of those events, in time order: lets a rule
+    /// look at a busy host's few events of interest without walking all of them.
+    pub by_host_event: std::collections::HashMap<(String, u32), Vec<usize>>,
 }
 
 impl Timeline {
@@ -45,10 +48,29 @@ impl Timeline {
     pub fn new(mut events: Vec<Event>) -> Self {
         events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_host_event: std::collections::HashMap<(String, u32), Vec<usize>> =
+            std::collections::HashMap::new();
         for (i, e) in events.iter().enumerate() {
-            by_host.entry(host_key(&e.host)).or_default().push(i);
+            let key = host_key(&e.host);
+            by_host_event
+                .entry((key.clone(), e.event_id))
+                .or_default()
+                .push(i);
+            by_host.entry(key).or_default().push(i);
         }
-        Timeline { events, by_host }
+        Timeline {
+            events,
+            by_host,
+            by_host_event,
+        }
+    }
+
+    /// The events of `host` with id `event_id`, in time order.
+    pub fn host_events_with_id(&self, host: &str, event_id: u32) -> &[usize] {
+        self.by_host_event
+            .get(&(host_key(host), event_id))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The events logged by `host` (any spelling of its name), in time order.

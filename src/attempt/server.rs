@@ -231,6 +231,9 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
             || channel_is(e, LSM_OPERATIONAL)
         {
             best_by_time(events, views, e)
+        } else if channel_is(e, RDPCORETS_OPERATIONAL) && e.activity_id.is_none() {
+            // Text exports carry no ActivityID: the connection is the latest one opened before.
+            latest_before(views, e.time)
         } else {
             None
         };
@@ -243,6 +246,18 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
         v.events
             .sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
     }
+}
+
+/// The most recent connection that started at or before `time`, within the attach window.
+fn latest_before(views: &[ServerView], time: DateTime<Utc>) -> Option<usize> {
+    views
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            v.started <= time && time - v.started <= Duration::seconds(ATTACH_WINDOW_SECONDS)
+        })
+        .max_by_key(|(_, v)| v.started)
+        .map(|(i, _)| i)
 }
 
 fn best_by_address(
@@ -550,5 +565,42 @@ mod tests {
             .unwrap();
         assert!(v[1].events.contains(&lsm36), "{v:?}");
         assert!(!v[0].events.contains(&lsm36));
+    }
+
+    /// Regression: without ActivityIDs (text exports) 102/103 were not linked to their connection.
+    #[test]
+    fn corets_events_without_activity_join_the_latest_connection() {
+        let timeline = Timeline::new(vec![
+            ev(
+                "srv",
+                RDPCORETS_OPERATIONAL,
+                131,
+                0,
+                None,
+                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4000")],
+            ),
+            ev(
+                "srv",
+                RDPCORETS_OPERATIONAL,
+                131,
+                30,
+                None,
+                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.6:4100")],
+            ),
+            ev("srv", RDPCORETS_OPERATIONAL, 102, 35, None, &[]),
+            ev(
+                "srv",
+                RDPCORETS_OPERATIONAL,
+                103,
+                35,
+                None,
+                &[("ReasonCode", "14")],
+            ),
+        ]);
+        let v = views(&timeline);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].events.len(), 1);
+        assert_eq!(v[1].events.len(), 3);
+        assert!(v[1].closed);
     }
 }

@@ -11,6 +11,7 @@ use rdptriage::analysis::Progress;
 use rdptriage::attempt::ReportedError;
 use rdptriage::config::Config;
 use rdptriage::ingest::IngestOptions;
+use rdptriage::ingest::TimeZoneSpec;
 use rdptriage::ingest::watchdog::Meter;
 use rdptriage::source::{InputReport, Source};
 use std::io::{IsTerminal, Write};
@@ -22,7 +23,9 @@ use std::time::Duration;
 /// Inputs and reading options.
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Files or folders to read (.evtx, XML or JSONL exports; folders are searched recursively).
+    /// Files or folders to read (.evtx, XML, JSONL, and text exports: wevtutil /f:text, Event
+    /// Viewer "Copy details as text", Get-WinEvent | Format-List, netsh trace / tracefmt text,
+    /// tracerpt and EvtxECmd CSV; folders are searched recursively).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Ignore events logged before this time (UTC; `2024-05-14`, `2024-05-14T09:00:00Z`, …).
@@ -31,6 +34,11 @@ pub struct InputArgs {
     /// Ignore events logged after this time (UTC).
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
     pub until: Option<DateTime<Utc>>,
+    /// Time zone of text exports whose times carry no offset (Event Viewer, Format-List and
+    /// trace text print local time): an IANA name (`Europe/Berlin`) or an offset (`+02:00`).
+    /// Without it such times are taken as UTC, and each input's report says so.
+    #[arg(long, value_parser = parse_timezone, value_name = "ZONE")]
+    pub timezone: Option<TimeZoneSpec>,
     /// Number of files parsed in parallel [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -88,6 +96,11 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     ))
 }
 
+/// Parse `--timezone`.
+pub fn parse_timezone(text: &str) -> Result<TimeZoneSpec, String> {
+    text.parse()
+}
+
 impl InputArgs {
     /// The library configuration for these arguments.
     pub fn config(&self, reported: Option<&ReportedArgs>) -> Result<Config> {
@@ -104,6 +117,7 @@ impl InputArgs {
         config.ingest.since = self.since;
         config.ingest.until = self.until;
         self.limits(&mut config.ingest);
+        config.ingest.timezone = self.timezone;
         config.attempts.reported_error = reported.and_then(|r| r.reported_error);
         Ok(config)
     }

@@ -72,6 +72,12 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
         EventsFormat::Jsonl => report::events::write_jsonl(events, out),
         EventsFormat::Csv => report::events::write_csv(events, out),
     })?;
+    if !matches!(args.format, EventsFormat::Terminal) {
+        // Machine formats carry events only: say on stderr which inputs were not read cleanly,
+        // so a map step never loses a file silently.
+        let mut stderr = std::io::stderr().lock();
+        report::terminal::write_input_problems(&analysis, &mut stderr)?;
+    }
     Ok(exit_status(&analysis))
 }
 

@@ -6,6 +6,7 @@
 
 mod analyze;
 mod common;
+mod decode;
 mod events;
 mod rules;
 
@@ -16,8 +17,10 @@ use std::process::ExitCode;
 /// Root-cause verdicts for failed Remote Desktop connections, from exported Windows logs.
 ///
 /// Point rdptriage at the logs collected from the client, the RD Gateway and the session host
-/// (.evtx files, XML or JSONL exports, folders of them, in any mix). It rebuilds every connection
-/// attempt across the machines and explains why each failed.
+/// (.evtx files, XML, JSONL and text exports, client traces, folders of them, in any mix). It
+/// rebuilds every connection attempt across the machines and explains why each failed.
+///
+/// Exit status: 0 done; 2 usage or fatal error; 3 done, but some inputs could not be read at all.
 #[derive(Parser, Debug)]
 #[command(name = "rdptriage", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -37,6 +40,12 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Show what a cause means, the evidence its rule looks for, and the fix.
     Explain(rules::ExplainArgs),
+    /// Decode an error code (and extended code): every table it may belong to, what it rules in
+    /// and out, and which logs to collect next.
+    Decode(decode::DecodeArgs),
+    /// Print a script that exports the logs rdptriage reads from one machine (client, gateway,
+    /// server or dc), for a time window given when it runs.
+    CollectScript(decode::CollectArgs),
 }
 
 /// Parse arguments and run the chosen command.
@@ -55,5 +64,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Analyze(args) => analyze::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => rules::explain(args),
+        Command::Decode(args) => decode::run_decode(args),
+        Command::CollectScript(args) => decode::run_collect(args),
     }
 }

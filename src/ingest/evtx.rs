@@ -163,7 +163,7 @@ pub fn read(
         EvtxParser::from_read_seek(padded).map_err(|e| format!("not a readable EVTX file: {e}"))?;
     if let Some(bytes) = partial {
         collector.note(format!(
-            "the file ends inside a chunk ({bytes} of 65536 bytes; truncated?): the records of that partial chunk were read as far as they go"
+            "the file ends inside a chunk ({bytes} of 65536 bytes, truncated?): the records of that partial chunk were read as far as they go"
         ));
     }
     read_parser(parser, source.display.clone(), collector, options)

@@ -27,7 +27,7 @@ const NAMED_CHUNKS: usize = 3;
 pub fn header_notes(header: &EvtxFileHeader, collector: &mut Collector) {
     if header.flags.contains(HeaderFlags::DIRTY) {
         collector.note(
-            "file header: dirty (the log was not closed cleanly — copied from a running system or after a crash; the newest records may be missing or incomplete)"
+            "file header: dirty (the log was not closed cleanly — copied from a running system or after a crash, so the newest records may be missing or incomplete)"
                 .into(),
         );
     }
@@ -39,7 +39,7 @@ pub fn header_notes(header: &EvtxFileHeader, collector: &mut Collector) {
     }
     if !header.validate_checksum() {
         collector.note(format!(
-            "file header: checksum mismatch (stored {:#010x}, computed {:#010x}); read anyway, chunk by chunk",
+            "file header: checksum mismatch (stored {:#010x}, computed {:#010x}): read anyway, chunk by chunk",
             header.checksum, header.computed_checksum
         ));
     }
@@ -112,7 +112,7 @@ impl BadChunks {
             return None;
         }
         let more = if self.count > self.named.len() {
-            format!("; {} more", self.count - self.named.len())
+            format!(", {} more", self.count - self.named.len())
         } else {
             String::new()
         };
@@ -120,7 +120,7 @@ impl BadChunks {
             "checksum mismatch in {} chunk{} ({}{more}): records read anyway (a dirty log's last chunk often has a stale checksum)",
             self.count,
             if self.count == 1 { "" } else { "s" },
-            self.named.join("; ")
+            self.named.join(", ")
         ))
     }
 }

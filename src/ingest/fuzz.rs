@@ -2,7 +2,7 @@
 //! in memory, exactly as [`super::ingest`] runs it on a file (same [`Collector`], same limits),
 //! but on the calling thread. Not part of the API.
 
-use super::{Collector, FileIngest, IngestOptions, evtx, jsonl, xml};
+use super::{Collector, FileIngest, IngestOptions, evtx, jsonl, text, xml};
 use crate::source::{InputFormat, Source};
 use std::sync::Arc;
 
@@ -48,8 +48,31 @@ pub fn evtx_with(bytes: &[u8], options: &IngestOptions) -> FileIngest {
     finish(c, result)
 }
 
+/// Run the text-form reader that content detection picks for `bytes` (wevtutil text, Event
+/// Viewer text, PowerShell Format-List, netsh trace text, tracerpt CSV, EvtxECmd CSV); `None`
+/// when the bytes are not detected as a text form.
+pub fn text(bytes: &[u8]) -> Option<FileIngest> {
+    let head = &bytes[..bytes.len().min(8192)];
+    let format = crate::source::detect_format(head);
+    if matches!(
+        format,
+        InputFormat::Evtx
+            | InputFormat::Xml
+            | InputFormat::Jsonl
+            | InputFormat::Etl
+            | InputFormat::Unknown
+    ) {
+        return None;
+    }
+    let s = source(format, bytes.len());
+    let options = IngestOptions::default();
+    let mut c = Collector::new(&s, &options);
+    let result = text::read_from(&s, bytes, &mut c, &options);
+    Some(finish(c, result))
+}
+
 /// Detect the format of `bytes` from their content and run that reader in memory (formats with no
-/// in-memory reader yet are reported as such). Fuzz targets that must cover every reader,
+/// in-memory entry point here give `None`). Fuzz targets that must cover every reader,
 /// including new ones, write the bytes to a file and call [`super::ingest`] instead.
 pub fn detected(bytes: &[u8]) -> Option<FileIngest> {
     let head = &bytes[..bytes.len().min(8192)];
@@ -57,6 +80,6 @@ pub fn detected(bytes: &[u8]) -> Option<FileIngest> {
         InputFormat::Evtx => Some(evtx(bytes)),
         InputFormat::Xml => Some(xml(bytes)),
         InputFormat::Jsonl => Some(jsonl(bytes)),
-        _ => None,
+        _ => text(bytes),
     }
 }

@@ -18,8 +18,11 @@ mod evtx_json;
 #[doc(hidden)]
 pub mod fuzz;
 mod jsonl;
+mod text;
 pub mod watchdog;
 mod xml;
+
+pub use text::TimeZoneSpec;
 
 use crate::event::{Event, catalog};
 use crate::source::{InputFormat, InputReport, InputStatus, Source};
@@ -36,6 +39,9 @@ pub struct IngestOptions {
     pub since: Option<DateTime<Utc>>,
     /// Drop events logged after this time (host clock, UTC).
     pub until: Option<DateTime<Utc>>,
+    /// The time zone of text exports whose times carry no offset (Event Viewer and PowerShell
+    /// print local time); `None` reads them as UTC and the input's report says so.
+    pub timezone: Option<TimeZoneSpec>,
     /// Render every EVTX record to decide relevance, instead of deciding from the template values
     /// first. Slower; exists so tests can check that both paths give the same events.
     pub render_every_record: bool,
@@ -58,6 +64,7 @@ impl Default for IngestOptions {
             since: None,
             until: None,
             render_every_record: false,
+            timezone: None,
             recover_records: true,
             file_timeout: Some(watchdog::DEFAULT_FILE_TIMEOUT),
             max_file_memory: Some(watchdog::DEFAULT_MAX_FILE_MEMORY),
@@ -135,6 +142,17 @@ impl Collector {
         })
     }
 
+    /// The file's limits, for a reader that checks them in its stream
+    /// ([`watchdog::CheckedRead`]).
+    pub fn limits(&self) -> Limits {
+        self.limits.clone()
+    }
+
+    /// Stop for a limit found outside [`Collector::check`] (see [`watchdog::CheckedRead`]).
+    pub fn stop(&mut self, reason: String) {
+        self.stopped.get_or_insert(reason);
+    }
+
     /// Count a stale record carved from unallocated space (not counted in `records`); true when
     /// the caller should build its event and call [`Collector::push_recovered`].
     pub fn wants_recovered(&mut self, channel: &str, provider: &str, event_id: u32) -> bool {
@@ -152,10 +170,15 @@ impl Collector {
         }
     }
 
-    /// Add a note about the file (dirty header, checksum mismatches, …), once.
+    /// Add a note about the file (dirty header, checksum mismatches, …) to `report.note`, once.
     pub fn note(&mut self, note: String) {
-        if !self.report.notes.contains(&note) {
-            self.report.notes.push(note);
+        match &mut self.report.note {
+            Some(notes) if notes.split("; ").any(|n| n == note) => {}
+            Some(notes) => {
+                notes.push_str("; ");
+                notes.push_str(&note);
+            }
+            None => self.report.note = Some(note),
         }
     }
 
@@ -178,7 +201,12 @@ impl Collector {
     }
 
     /// Keep a relevant event (applies the time window).
-    pub fn push(&mut self, event: Event) {
+    pub fn push(&mut self, mut event: Event) {
+        if event.host.trim().is_empty() {
+            // Some text forms name no computer: keep the events of this file together under a
+            // name that says so, rather than an empty host shared by every such file.
+            event.host = format!("unknown host ({})", file_name(&self.report.path));
+        }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);
         if before || after {
@@ -214,6 +242,14 @@ impl Collector {
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
             .map(|(h, _)| h);
+        if let Some(folder) = crate::source::collection_folder_host(&self.report.path) {
+            let same = self.report.host.as_deref().is_some_and(|h| {
+                crate::attempt::short_name(h) == crate::attempt::short_name(&folder)
+            });
+            if !same {
+                self.report.folder_host = Some(folder);
+            }
+        }
         if self.report.status == InputStatus::Partial && self.report.reason.is_some() {
             return FileIngest {
                 report: self.report,
@@ -257,6 +293,11 @@ impl Collector {
     }
 }
 
+/// The last component of a path as shown in reports.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
 /// Read one file under the [`watchdog`]. Never panics or hangs the caller: a reader panic is
 /// caught and reported, a file over its deadline or memory budget is reported `unreadable`.
 pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
@@ -272,6 +313,18 @@ pub fn read_guarded(source: &Source, options: &IngestOptions) -> FileIngest {
             InputFormat::Evtx => evtx::read(source, &mut collector, options).err(),
             InputFormat::Xml => xml::read(source, &mut collector).err(),
             InputFormat::Jsonl => jsonl::read(source, &mut collector).err(),
+            InputFormat::WevtutilText
+            | InputFormat::EventviewerText
+            | InputFormat::PowershellList
+            | InputFormat::TraceText
+            | InputFormat::TracerptCsv
+            | InputFormat::EvtxecmdCsv => text::read(source, &mut collector, options).err(),
+            InputFormat::Etl => Some(
+                "a binary ETW trace (.etl) is not decoded: convert it on Windows with \
+                 `netsh trace convert input=FILE.etl output=FILE.txt` or \
+                 `tracerpt FILE.etl -o FILE.csv -of CSV`"
+                    .to_string(),
+            ),
             InputFormat::Unknown => Some("not a supported event log format".to_string()),
         };
         collector.finish(fatal)
@@ -311,6 +364,12 @@ pub fn ingest_all(
         .collect();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Recognise a text export (wevtutil, Event Viewer, PowerShell, trace text, tracerpt or EvtxECmd
+/// CSV) from the decoded start of a file.
+pub fn detect_text(text: &str) -> Option<InputFormat> {
+    text::detect(text)
 }
 
 /// Decode the start of a file as text for sniffing: handles UTF-8 (with or without BOM) and

@@ -14,7 +14,8 @@
 //! 1. **Cooperative limits, checked between records.** [`Limits`] lives in the
 //!    [`Collector`](super::Collector); every reader calls `Collector::check` between records
 //!    (EVTX: between records, which the evtx crate hands over a 64 KiB chunk at a time; XML and
-//!    JSONL: between events / lines). It stops the reader with a reason once the deadline has
+//!    JSONL: between events / lines; text forms: on every read of their stream, through
+//!    [`CheckedRead`]). It stops the reader with a reason once the deadline has
 //!    passed or the reader thread holds more than the memory budget. A slow but working reader
 //!    thus stops by itself and frees its memory; its file is reported `unreadable` ("stopped
 //!    after N records: …") and its events are dropped (a file read only in part up to an
@@ -150,6 +151,41 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+}
+
+/// A stream that checks the file's [`Limits`] on every read and fails with the reason once one is
+/// exceeded: line-based readers that only see a stream stop at their next read (within one buffer
+/// of the limit). [`CheckedRead::tripped`] tells the caller why, for `Collector::stop`.
+pub struct CheckedRead<R> {
+    inner: R,
+    limits: Limits,
+    tripped: Option<String>,
+}
+
+impl<R> CheckedRead<R> {
+    /// Wrap `inner`.
+    pub fn new(inner: R, limits: Limits) -> Self {
+        CheckedRead {
+            inner,
+            limits,
+            tripped: None,
+        }
+    }
+
+    /// The limit that stopped reading, if one did.
+    pub fn tripped(&self) -> Option<&str> {
+        self.tripped.as_deref()
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CheckedRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Err(reason) = self.limits.check() {
+            self.tripped = Some(reason.clone());
+            return Err(std::io::Error::other(reason));
+        }
+        self.inner.read(buf)
     }
 }
 

@@ -12,7 +12,9 @@
 //!   "command": "attempts",
 //!   "inputs": [ {                        // one per input path, sorted by path
 //!       "path", "format" (evtx|xml|jsonl|unknown), "host", "bytes",
-//!       "records", "failed_records", "first_error", "relevant", "out_of_window",
+//!       "records", "failed_records", "opaque_records" (trace lines that cannot be decoded,
+//!       counted, never dropped), "first_error", "relevant", "out_of_window", "channels",
+//!       "time_basis" (text forms: utc | timezone <zone> | assumed-utc), "note",
 //!       "status" (read|partial|skipped|unreadable), "reason" } ],
 //!   "hosts": [ {                         // sorted by name
 //!       "name", "role" (client|gateway|server|dc|unknown), "roles": [...],

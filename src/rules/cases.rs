@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::catalog::SECURITY_AUDITING;
 use crate::event::{Event, FieldValue, Provenance};
-use crate::source::{InputFormat, InputReport, InputStatus};
+use crate::source::{InputFormat, InputReport};
 use crate::verdict::{self, Verdict};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -293,24 +293,12 @@ pub fn case_analysis(case: &Case, base: Option<&Path>, pack: &RulePack) -> Resul
     for (host, mut chans) in channels {
         chans.sort();
         chans.dedup();
-        inputs.push(InputReport {
-            path: format!("{} ({host})", case.path),
-            format: InputFormat::Jsonl,
-            host: Some(host),
-            records: 0,
-            failed_records: 0,
-            first_error: None,
-            relevant: 0,
-            out_of_window: 0,
-            status: InputStatus::Read,
-            reason: None,
-            channels: chans,
-            bytes: 0,
-            recovered: 0,
-            recovered_relevant: 0,
-            notes: Vec::new(),
-            abandoned_reader: false,
-        });
+        inputs.push(InputReport::synthetic(
+            format!("{} ({host})", case.path),
+            InputFormat::Jsonl,
+            &host,
+            chans,
+        ));
     }
     let timeline = Timeline::new(events);
     let options = AttemptOptions {

@@ -466,25 +466,36 @@ fn host_matches(
     out: &mut Vec<Match>,
 ) {
     let corr = &ctx.analysis.correlation;
-    let events = &ctx.analysis.timeline.events;
-    let indices = ctx.analysis.timeline.host_events(host);
+    let timeline = &ctx.analysis.timeline;
+    let events = &timeline.events;
+    // Only the selector's event ids are walked (all events when it names none).
+    let lists: Vec<&[usize]> = if sel.event_ids.is_empty() {
+        vec![timeline.host_events(host)]
+    } else {
+        sel.event_ids
+            .iter()
+            .map(|&id| timeline.host_events_with_id(host, id))
+            .collect()
+    };
     // Host events are in host-clock order; search with a margin, then test corrected times.
     let offset = Duration::milliseconds((corr.offset_of(host) * 1000.0).round() as i64);
-    let margin = Duration::seconds(1);
-    let first = indices.partition_point(|&i| events[i].time < lo - offset - margin);
-    for &i in &indices[first..] {
-        let e = &events[i];
-        if e.time > hi - offset + margin {
-            break;
-        }
-        let t = corr.corrected_time(e);
-        if t >= lo && t <= hi && event_fits(sel, e) {
-            out.push(Match {
-                selector: name.to_string(),
-                index: i,
-                role: host_role(role),
-                corrected_time: t,
-            });
+    let (from, to) = (lo - offset, hi - offset);
+    for indices in lists {
+        let first = indices.partition_point(|&i| events[i].time < from);
+        for &i in &indices[first..] {
+            let e = &events[i];
+            if e.time > to {
+                break;
+            }
+            // Every event here is `host`'s: its offset is already known (no per-event look-up).
+            if event_fits(sel, e) {
+                out.push(Match {
+                    selector: name.to_string(),
+                    index: i,
+                    role: host_role(role),
+                    corrected_time: e.time + offset,
+                });
+            }
         }
     }
 }

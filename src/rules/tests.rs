@@ -12,7 +12,7 @@ use crate::event::Event;
 use crate::event::catalog::{
     LSM_OPERATIONAL, RCM_OPERATIONAL, RDPCLIENT_OPERATIONAL, RDPCORETS_OPERATIONAL,
 };
-use crate::source::{InputFormat, InputReport, InputStatus};
+use crate::source::{InputFormat, InputReport};
 
 fn rule(id: &str, yaml: &str) -> CompiledRule {
     compile_rule(id, "test/rule.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"))
@@ -56,24 +56,12 @@ fn analysis(events: Vec<Event>) -> Analysis {
             .find(|i| i.host.as_deref() == Some(&e.host))
         {
             Some(i) => i.channels.push(e.channel.clone()),
-            None => inputs.push(InputReport {
-                path: format!("{}.evtx", e.host),
-                format: InputFormat::Evtx,
-                host: Some(e.host.clone()),
-                records: 0,
-                failed_records: 0,
-                first_error: None,
-                relevant: 0,
-                out_of_window: 0,
-                status: InputStatus::Read,
-                reason: None,
-                channels: vec![e.channel.clone()],
-                bytes: 0,
-                recovered: 0,
-                recovered_relevant: 0,
-                notes: Vec::new(),
-                abandoned_reader: false,
-            }),
+            None => inputs.push(InputReport::synthetic(
+                format!("{}.evtx", e.host),
+                InputFormat::Evtx,
+                &e.host,
+                vec![e.channel.clone()],
+            )),
         }
     }
     let timeline = Timeline::new(events);

@@ -167,9 +167,12 @@ fn a_truncated_evtx_keeps_every_record_before_the_cut() {
     let r = &files[0].report;
     assert!(r.records > 0 && r.records < 900, "{r:?}");
     assert!(
-        r.notes.iter().any(|n| n.contains("ends inside a chunk")),
+        r.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("ends inside a chunk"),
         "{:?}",
-        r.notes
+        r.note
     );
     // evtx_dump ignores the partial chunk; rdptriage reads the records in it that are whole.
     let chunks_only = rdptriage::ingest::fuzz::evtx(&good[..4096 + 2 * 65536]);
@@ -255,6 +258,27 @@ fn a_reader_over_its_deadline_stops_by_itself_and_reports_how_far_it_got() {
         reason.starts_with("stopped after") && reason.contains("timed out"),
         "{reason}"
     );
+    assert!(files[0].events.is_empty());
+}
+
+#[test]
+fn a_text_export_over_its_deadline_stops_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let one =
+        std::fs::read(crate::util::repo().join("tests/fixtures/text/wevtutil/client.txt")).unwrap();
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, one.repeat(400)).unwrap();
+    let found = discover(std::slice::from_ref(&path));
+    assert_eq!(found.sources.len(), 1, "{:?}", found.problems);
+    let options = IngestOptions {
+        file_timeout: Some(Duration::from_millis(1)),
+        ..IngestOptions::default()
+    };
+    let files = ingest_all(&found.sources, &options, &|_, _| {});
+    let r = &files[0].report;
+    assert_eq!(r.status, InputStatus::Unreadable, "{r:?}");
+    assert!(!r.abandoned_reader, "{r:?}");
+    assert!(r.reason.as_deref().unwrap().contains("timed out"), "{r:?}");
     assert!(files[0].events.is_empty());
 }
 
@@ -409,10 +433,6 @@ fn every_corpus_file_appears_in_inputs_with_a_status() {
         assert!(!r.abandoned_reader, "{r:?}");
     }
     let recovered: u64 = analysis.inputs.iter().map(|i| i.recovered).sum();
-    let noted = analysis
-        .inputs
-        .iter()
-        .filter(|i| !i.notes.is_empty())
-        .count();
+    let noted = analysis.inputs.iter().filter(|i| i.note.is_some()).count();
     eprintln!("corpus: {recovered} records recovered from slack, {noted} files with notes");
 }
