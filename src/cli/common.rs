@@ -259,7 +259,14 @@ impl Progress for StderrProgress {
 }
 
 /// Exit status for a finished run: 3 when some input could not be read at all.
+/// Says on stderr how many readers the watchdog abandoned (they end with the process).
 pub fn exit_status(analysis: &rdptriage::analysis::Analysis) -> std::process::ExitCode {
+    let abandoned = rdptriage::ingest::watchdog::abandoned_readers(&analysis.inputs);
+    if abandoned > 0 {
+        eprintln!(
+            "rdptriage: {abandoned} file reader(s) did not finish within --file-timeout and were abandoned (reported unreadable)"
+        );
+    }
     if analysis.has_unreadable_inputs() {
         std::process::ExitCode::from(3)
     } else {
