@@ -53,6 +53,10 @@ pub struct InputArgs {
     /// reported unreadable and the run goes on (0 = no limit) [default: 2048].
     #[arg(long, value_name = "MIB")]
     pub max_file_memory: Option<u64>,
+    /// Do not recover stale records from the slack of EVTX chunks (cleared or overwritten
+    /// records, kept as events and counted apart as `recovered`).
+    #[arg(long)]
+    pub no_recovery: bool,
 }
 
 /// The error code from the user's dialog.
@@ -131,6 +135,7 @@ impl InputArgs {
             ingest.max_file_memory = (mib > 0).then(|| mib.saturating_mul(1 << 20));
         }
         ingest.memory_meter = Some(Meter(Arc::new(crate::alloc_meter::ThreadMeter)));
+        ingest.recover_records = !self.no_recovery;
     }
 
     /// A progress display for this run (silent unless stderr is a terminal and not `--quiet`).

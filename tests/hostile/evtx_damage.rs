@@ -104,6 +104,33 @@ fn stale_records_in_chunk_slack_are_recovered_and_counted_apart() {
 }
 
 #[test]
+fn the_binary_reports_recovered_records_and_can_skip_them() {
+    let mut file = client_evtx(40);
+    leave_stale_records(&mut file, 25);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("client.evtx"), &file).unwrap();
+    let run = |extra: &[&str]| {
+        let out = crate::util::rdptriage()
+            .args(["attempts", "--format", "json", "--quiet"])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        crate::util::json_of(&out)["inputs"][0].clone()
+    };
+    let with = run(&[]);
+    assert_eq!(
+        (with["records"].as_u64(), with["recovered"].as_u64()),
+        (Some(25), Some(15))
+    );
+    assert_eq!(with["recovered_relevant"].as_u64(), Some(15));
+    let without = run(&["--no-recovery"]);
+    assert_eq!(without["records"].as_u64(), Some(25));
+    assert!(without.get("recovered").is_none(), "{without}");
+}
+
+#[test]
 fn recovered_events_respect_the_time_window() {
     let mut file = client_evtx(40);
     leave_stale_records(&mut file, 25);
