@@ -25,6 +25,12 @@ pub enum AnalyzeFormat {
     Json,
     /// One attempt per line, each the JSON report's attempt object plus `schema_version`.
     Jsonl,
+    /// One row per attempt: codes, cause, confidence, first evidence line, missing logs.
+    Csv,
+    /// A summary to paste into a ticket.
+    Markdown,
+    /// One self-contained page (no external resources, no script): timelines and verdicts.
+    Html,
 }
 
 /// Arguments of `analyze`.
@@ -69,6 +75,9 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         AnalyzeFormat::Terminal => report::terminal::write_verdicts_styled(&analysis, &style, out),
         AnalyzeFormat::Json => report::json::write(&analysis, "analyze", out),
         AnalyzeFormat::Jsonl => report::json::write_jsonl(&analysis, out),
+        AnalyzeFormat::Csv => report::csv::write(&analysis, out),
+        AnalyzeFormat::Markdown => report::markdown::write(&analysis, out),
+        AnalyzeFormat::Html => report::html::write(&analysis, out),
     })?;
     Ok(exit_status(&analysis))
 }

@@ -10,8 +10,11 @@
 //! wording of a host, and the event behind an evidence line.
 
 pub mod codes;
+pub mod csv;
 pub mod events;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod terminal;
 
 use crate::analysis::Analysis;
