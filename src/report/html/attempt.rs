@@ -230,7 +230,10 @@ fn missing(v: &Verdict, h: &mut String) {
 fn events_table(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h: &mut String) {
     let _ = write!(
         h,
-        "<details open>\n<summary>All {} events of this attempt</summary>\n<table>\n\
+        "<details open>\n<summary>All {} events of this attempt</summary>\n<table class=\"events\">\n\
+         <colgroup><col style=\"width:10%\"><col style=\"width:10%\"><col style=\"width:7%\">\
+         <col style=\"width:12%\"><col style=\"width:16%\"><col style=\"width:31%\">\
+         <col style=\"width:14%\"></colgroup>\n\
          <tr><th>Time (reference)</th><th>Logged (host clock)</th><th>Role</th><th>Host</th>\
          <th>Event</th><th>Fields</th><th>Source</th></tr>\n",
         a.events.len()
