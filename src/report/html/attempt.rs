@@ -7,7 +7,7 @@
 //! other causes that fired, the logs not supplied with their export commands, and a table of all
 //! of the attempt's events with the evidence rows highlighted. All log text through [`esc`].
 
-use super::{anchor, esc, outcome_badge, svg};
+use super::{anchor, esc, esc_breakable, outcome_badge, svg};
 use crate::analysis::Analysis;
 use crate::attempt::Attempt;
 use crate::report::codes::{self as decode, DecodedCode, fields_text};
@@ -232,7 +232,7 @@ fn events_table(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
         h,
         "<details open>\n<summary>All {} events of this attempt</summary>\n<table class=\"events\">\n\
          <colgroup><col style=\"width:10%\"><col style=\"width:10%\"><col style=\"width:7%\">\
-         <col style=\"width:12%\"><col style=\"width:16%\"><col style=\"width:31%\">\
+         <col style=\"width:14%\"><col style=\"width:16%\"><col style=\"width:29%\">\
          <col style=\"width:14%\"></colgroup>\n\
          <tr><th>Time (reference)</th><th>Logged (host clock)</th><th>Role</th><th>Host</th>\
          <th>Event</th><th>Fields</th><th>Source</th></tr>\n",
@@ -254,12 +254,12 @@ fn events_table(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
             l.corrected_time.format("%H:%M:%S%.3f"),
             e.time.format("%H:%M:%S%.3f"),
             l.role.as_str(),
-            esc(&e.host),
+            esc_breakable(&e.host),
             e.event_id,
             esc(kind),
-            esc(short_channel(&e.channel)),
+            esc_breakable(short_channel(&e.channel)),
             esc(&fields_text(e)),
-            esc(&e.source.to_string())
+            esc_breakable(&e.source.to_string())
         );
     }
     h.push_str("</table>\n</details>\n");
