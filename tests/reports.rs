@@ -108,6 +108,39 @@ fn color_option_and_no_color() {
     assert!(events.status.success());
 }
 
+/// Run `analyze` on a pseudo-terminal (util-linux `script`), with `env` settings; `None` when
+/// `script` is not installed.
+fn on_a_terminal(env: &str, args: &str) -> Option<String> {
+    let bin = assert_cmd::cargo::cargo_bin("rdptriage");
+    let command = format!("env {env} {} analyze {MIXED} {args}", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let Some(auto) = on_a_terminal("-u NO_COLOR", "-q") else {
+        eprintln!("SKIPPED: util-linux `script` not found, no pseudo-terminal test");
+        return;
+    };
+    assert!(
+        auto.contains("\u{1b}[1;31mFAILED"),
+        "auto colours a terminal: {auto}"
+    );
+    let no_color = on_a_terminal("NO_COLOR=1", "-q").unwrap();
+    assert!(!no_color.contains('\u{1b}'), "NO_COLOR: {no_color}");
+    let never = on_a_terminal("-u NO_COLOR", "-q --color never").unwrap();
+    assert!(!never.contains('\u{1b}'), "--color never: {never}");
+    let always = on_a_terminal("NO_COLOR=1", "-q --color always").unwrap();
+    assert!(
+        always.contains("\u{1b}[1;31mFAILED"),
+        "--color always wins: {always}"
+    );
+}
+
 #[test]
 fn csv_has_one_row_per_attempt() {
     let text = analyze(MIXED, "csv", &[]);

@@ -91,7 +91,9 @@ impl ColorArgs {
         };
         let width = if to_terminal {
             terminal_size::terminal_size_of(std::io::stdout())
-                .map(|(w, _)| usize::from(w.0).min(MAX_WIDTH))
+                .map(|(w, _)| usize::from(w.0))
+                .filter(|w| *w > 0)
+                .map(|w| w.min(MAX_WIDTH))
                 .unwrap_or(Style::plain().width)
         } else {
             Style::plain().width
