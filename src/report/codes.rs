@@ -101,10 +101,12 @@ pub fn event_codes(event: &Event) -> BTreeMap<String, DecodedCode> {
         .iter()
         .filter_map(|(name, value)| {
             let tables = tables_for(kind, name);
-            if tables.is_empty() {
+            let value = value.as_u64()?;
+            // A generic status field of 0 is "success" in every table: not worth a name.
+            if tables.is_empty() || (value == 0 && tables == STATUS_TABLES) {
                 return None;
             }
-            let decoded = decode_in(tables, value.as_u64()?)?;
+            let decoded = decode_in(tables, value)?;
             Some((name.clone(), decoded))
         })
         .collect()
