@@ -13,11 +13,13 @@
 //!   "inputs": [ {                        // one per input path, sorted by path
 //!       "path", "format" (evtx|xml|jsonl|unknown), "host", "bytes",
 //!       "records", "failed_records", "first_error", "relevant", "out_of_window",
-//!       "status" (read|partial|skipped|unreadable), "reason" } ],
+//!       "status" (read|partial|skipped|unreadable), "reason",
+//!       "channels" (the channels its records belong to, sorted) } ],
 //!   "hosts": [ {                         // sorted by name
 //!       "name", "role" (client|gateway|server|dc|unknown), "roles": [...],
 //!       "clock_offset_seconds" (seconds to add to the host's clock; null = not estimable),
-//!       "clock_reference" (host the offset is relative to), "clock_samples", "events" } ],
+//!       "clock_reference" (the lower-case name of the host the offset is relative to),
+//!       "clock_samples", "events" } ],
 //!   "attempts": [ {                      // sorted by start time
 //!       "id" ("A0001"…), "client", "client_address", "target", "target_address",
 //!       "gateway", "server", "user",
@@ -56,6 +58,10 @@
 //!                          "decides": [cause ids], "command" ("wevtutil epl …")} ]
 //! ```
 //!
+//! and to `summary`: `"failures_by_cause": {"<cause>": count, …}` (sorted by cause). The verdict
+//! ranking (specific before fallback, then confidence, evidence count, id) is documented in
+//! [`crate::verdict`]. `attempts` output has none of these keys.
+//!
 //! A **decoded code** is `{"table", "name" (null when the table has no symbolic names),
 //! "description"}`: the reading of a code in rdptriage's code tables ([`crate::codes`]; `table`
 //! is a [`crate::codes::TableId`] name such as `disconnect_reason`). `primary_decoded` reads the
@@ -66,9 +72,6 @@
 //! `ErrorCode`, Schannel `AlertDesc`, …) to its decoded code; `{}` when there is none. These keys
 //! were added within schema version 1 (additions only).
 //!
-//! and to `summary`: `"failures_by_cause": {"<cause>": count, …}` (sorted by cause). The verdict
-//! ranking (specific before fallback, then confidence, evidence count, id) is documented in
-//! [`crate::verdict`]. `attempts` output has none of these keys.
 //! `analyze --format jsonl` writes one attempt per line: the same object as an element of
 //! `attempts[]` above, with `"schema_version"` as its first key (every line carries it, so a line
 //! read on its own says which format it is in; no header line to skip). The machine-readable
