@@ -2,7 +2,7 @@
 //!
 //! Takes: an [`Analysis`] and a [`Style`] (colour on or off, the width to wrap to).
 //! Produces: human-readable text. `attempts`: per attempt, client → gateway → host, time, outcome,
-//! decoded codes, and its events on the reference clock. `analyze` ([`verdicts`]): per failed
+//! decoded codes, and its events on the reference clock. `analyze` (module `verdicts`): per failed
 //! attempt, the same header, the verdict and confidence, the key evidence lines with source file
 //! and record, the fix, the other causes that fired and the logs still missing; then a summary of
 //! failures by cause. Both end with hosts and how their clocks compare, and the inputs that were
