@@ -3,12 +3,12 @@
 //! Takes: an [`Analysis`] with verdicts.
 //! Produces: a single HTML file with no external resources and no script (it opens offline): a
 //! summary (totals, a failures-by-cause bar chart as inline SVG, every attempt with its outcome
-//! and cause); per failed attempt (module `attempt`) the facts (path, user, decoded codes), the verdict
-//! card (cause, confidence, explanation, evidence lines with source file and record, the fix with
-//! its commands), a swimlane timeline across client, gateway and host on the reference clock
-//! with the evidence events highlighted (module `svg`), the other causes that fired, the logs not
-//! supplied with their export commands, and all of the attempt's events; then the hosts (roles,
-//! clock offsets) and the inputs with their accounting.
+//! and cause); per failed attempt (module `attempt`) the facts (path, user, decoded codes), the
+//! verdict card (cause, confidence, explanation, evidence lines with source file and record, the
+//! fix with its commands), a swimlane timeline across client, gateway and host on the reference
+//! clock with the evidence events highlighted (module `svg`), the other causes that fired, the
+//! logs not supplied with their export commands, and all of the attempt's events; then the hosts
+//! (roles, clock offsets) and the inputs with their accounting.
 //!
 //! Every string from a log is attacker-controlled: it goes through [`esc`] (text and attribute
 //! values alike; attributes are always double-quoted), so markup in a user name renders as text.
