@@ -18,6 +18,9 @@ mod fixtures_attempts;
 /// `rdptriage analyze`, `rules` and `explain` run as a user would, on fixtures.
 mod analyze;
 
+/// Report formats (terminal, Markdown, CSV, JSONL, HTML, JSON schema), hostile log text, Chromium.
+mod reports;
+
 /// One test per rule case, generated from `rules/**/cases/*.yaml`.
 mod rule_cases;
 
