@@ -14,3 +14,7 @@ mod xml_ingest;
 
 /// Attempts rebuilt from the committed multi-host fixtures (clock offsets, server-only input).
 mod fixtures_attempts;
+
+/// The sample folders: committed files match the generator, every folder (read as .evtx and as an
+/// XML export) rebuilds the failed attempts of its expected.json, the baseline has none.
+mod samples;
