@@ -434,7 +434,7 @@ pub fn close_client(w: &mut World, live: &mut Live, reason: u32) {
     }
     let t = after(w, live.t, 0.002, 0.03);
     w.push(c, t, live.mstsc.disconnected(reason));
-    w.last_client_code = Some(reason);
+    w.trace.client_code = Some(reason);
 }
 
 /// The host's side of a session ending: RdpCoreTS 148/102/103, LSM 24 + 40 (`lsm_reason`) or

@@ -156,20 +156,13 @@ fn build(name: &str, s: &Scenario) -> Result<(Folder, Vec<world::LogFile>), Stri
             params: c.params.clone(),
             dc,
         };
-        w.last_client_code = None;
-        w.gateway_named_resource = false;
+        w.trace = world::Trace::default();
         match &c.cause {
             None => flow::success(&mut w, &plan),
             Some(cause) => {
                 let f = cause_fn(cause).ok_or_else(|| format!("unknown cause {cause}"))?;
                 f(&mut w, &plan);
-                expected.push(ExpectedAttempt::new(
-                    s,
-                    &w,
-                    &plan,
-                    cause,
-                    w.last_client_code,
-                ));
+                expected.push(ExpectedAttempt::new(s, &w, &plan, cause));
             }
         }
     }

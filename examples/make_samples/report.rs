@@ -23,11 +23,13 @@ pub struct ExpectedAttempt {
     primary: Option<u32>,
     cause: String,
     missing: Vec<String>,
+    seen_by: Vec<&'static str>,
 }
 
 impl ExpectedAttempt {
-    /// The expectation for `plan`, whose client logged `code` (if its log is supplied).
-    pub fn new(s: &Scenario, w: &World, plan: &Plan, cause: &str, code: Option<u32>) -> Self {
+    /// The expectation for `plan`, from what it left in the supplied logs (`w.trace`).
+    pub fn new(s: &Scenario, w: &World, plan: &Plan, cause: &str) -> Self {
+        let code = w.trace.client_code;
         let client = &w.hosts[plan.client];
         let client_log = client.logs.contains(&LogKind::Rdpclient);
         let gateway = plan.gateway.map(|g| &w.hosts[g]);
@@ -41,7 +43,7 @@ impl ExpectedAttempt {
         };
         let target = match plan.server {
             _ if client_log => Some(plan.target.clone()),
-            _ if gateway_log && w.gateway_named_resource => Some(plan.target.clone()),
+            _ if gateway_log && w.trace.gateway_resource => Some(plan.target.clone()),
             Some(srv) if !gateway_log => Some(w.hosts[srv].name().to_string()),
             _ => None,
         };
@@ -54,7 +56,9 @@ impl ExpectedAttempt {
             .filter(|&h| w.hosts[h].logs.is_empty())
             .map(|h| w.hosts[h].name().to_string())
             .collect();
+        let seen_by = w.trace.seen_by.iter().map(|r| r.as_str()).collect();
         ExpectedAttempt {
+            seen_by,
             client: name,
             target,
             start,
@@ -71,6 +75,7 @@ impl ExpectedAttempt {
             "start": self.start,
             "primary_code": self.primary,
             "cause": self.cause,
+            "seen_by": self.seen_by,
             "machines_without_logs": self.missing,
         })
     }

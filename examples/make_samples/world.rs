@@ -10,7 +10,7 @@
 use super::rng::Rng;
 use super::scenario::{HostSpec, LogKind, Role, Scenario};
 use chrono::{DateTime, Duration, Utc};
-use rdptriage::evtx_writer::{EvtxWriter, RecordSpec};
+use rdptriage::evtx_writer::{EvtxWriter, Payload, RecordSpec, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The process that writes an event (its id comes from the host).
@@ -182,11 +182,57 @@ pub struct World {
     pub hosts: Vec<Host>,
     /// The generator for everything placed in the world.
     pub rng: Rng,
-    /// The last disconnect reason a client logged (1026), for `expected.json`.
-    pub last_client_code: Option<u32>,
-    /// A gateway logged a `Resource` since the last reset, for `expected.json`.
-    pub gateway_named_resource: bool,
+    /// What the current connection left in the supplied logs, for `expected.json`.
+    pub trace: Trace,
     seq: u64,
+}
+
+/// What one connection left in the supplied logs: the machines whose logs show it as
+/// rdptriage rebuilds views (client RDPClient events; gateway tunnel events; a session host's
+/// RdpCoreTS 131 TCP, RCM 1149 or LSM 21/25), whether the gateway named the resource, and the
+/// client's last disconnect code.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Roles whose supplied logs hold a view of the connection.
+    pub seen_by: BTreeSet<Role>,
+    /// A gateway event of the connection carried a `Resource`.
+    pub gateway_resource: bool,
+    /// The client's last 1026 reason.
+    pub client_code: Option<u32>,
+}
+
+impl Trace {
+    fn record(&mut self, log: LogKind, spec: &RecordSpec) {
+        let field = |name: &str| match &spec.payload {
+            Payload::EventData(f) | Payload::UserData { fields: f, .. } => {
+                f.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+            }
+            _ => None,
+        };
+        let nonempty = |v: Option<Value>| v.is_some_and(|v| v != Value::String(String::new()));
+        let id = spec.event_id;
+        match log {
+            LogKind::Rdpclient => {
+                self.seen_by.insert(Role::Client);
+            }
+            LogKind::Gateway if matches!(id, 200..=203 | 300..=306 | 312 | 313) => {
+                self.seen_by.insert(Role::Gateway);
+                self.gateway_resource |= nonempty(field("Resource"));
+            }
+            LogKind::Rdpcorets
+                if id == 131 && field("ConnType") == Some(Value::String("TCP".into())) =>
+            {
+                self.seen_by.insert(Role::Server);
+            }
+            LogKind::Rcm if id == 1149 => {
+                self.seen_by.insert(Role::Server);
+            }
+            LogKind::Lsm if matches!(id, 21 | 25) => {
+                self.seen_by.insert(Role::Server);
+            }
+            _ => {}
+        }
+    }
 }
 
 impl World {
@@ -200,8 +246,7 @@ impl World {
         World {
             hosts,
             rng,
-            last_client_code: None,
-            gateway_named_resource: false,
+            trace: Trace::default(),
             seq: 0,
         }
     }
@@ -236,14 +281,7 @@ impl World {
         if !h.logs.contains(&ev.log) {
             return;
         }
-        if let rdptriage::evtx_writer::Payload::UserData { fields, .. } = &ev.spec.payload
-            && ev.log == LogKind::Gateway
-        {
-            let named = |(n, v): &(String, rdptriage::evtx_writer::Value)| {
-                n == "Resource" && *v != rdptriage::evtx_writer::Value::String(String::new())
-            };
-            self.gateway_named_resource |= fields.iter().any(named);
-        }
+        self.trace.record(ev.log, &ev.spec);
         let mut spec = ev.spec;
         if ev.log == LogKind::Security && spec.activity_id.is_none() {
             spec.activity_id = Some(h.security_activity.clone());
