@@ -248,7 +248,7 @@ fn section(out: &mut String, f: &Folder) {
     out.push_str("| host | role | address | clock offset (s, add to get the reference) | logs supplied |\n|---|---|---|---|---|\n");
     for h in &f.hosts {
         let logs = if h.logs.is_empty() {
-            "none (missing)".to_string()
+            "not collected".to_string()
         } else {
             h.logs
                 .iter()
