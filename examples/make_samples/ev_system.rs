@@ -53,6 +53,11 @@ pub fn service_crashed(display: &str, times: u32) -> Ev {
     )
 }
 
+/// 7034: a service terminated unexpectedly (no recovery action configured).
+pub fn service_died(display: &str, times: u32) -> Ev {
+    scm(7034, true, &[display, &times.to_string()])
+}
+
 fn schannel(id: u16) -> Ev {
     manifest(
         ("Schannel", "{1F678132-5938-4686-9FDC-C8FF68F15C85}"),

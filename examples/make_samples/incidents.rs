@@ -115,8 +115,8 @@ fn cert_renewal_failed(w: &mut World, h: usize, at: DateTime<Utc>, p: &Params) {
     w.push(h, expiry + ms(95), host::rcm_system(1057, 2, &[status]));
 }
 
-/// TermService dies (RCM 260, SCM 7031) and is restarted a minute later (7036, RCM 258); every
-/// session is left disconnected.
+/// TermService dies (RCM 260, SCM 7031; the port redirector that depends on it, 7034) and is
+/// restarted a minute later (7036, RCM 258); every session is left disconnected.
 fn termservice_crash(w: &mut World, h: usize, at: DateTime<Utc>, _: &Params) {
     let act = w.rng.activity();
     w.push(h, at, host::listener_failed(&act, 0x8007_06BE));
@@ -125,6 +125,8 @@ fn termservice_crash(w: &mut World, h: usize, at: DateTime<Utc>, _: &Params) {
         at + ms(300),
         sys::service_crashed("Remote Desktop Services", 1),
     );
+    let redirector = "Remote Desktop Services UserMode Port Redirector";
+    w.push(h, at + ms(420), sys::service_died(redirector, 1));
     let restart = at + ms(60_400);
     w.push(
         h,
