@@ -30,3 +30,7 @@ mod decode_collect;
 /// Text exports (wevtutil, Event Viewer, Format-List, trace text, tracerpt, EvtxECmd CSV) rebuild
 /// the same attempts as the `.evtx` events of one scenario; mixed folders; time-zone notes.
 mod text_forms;
+
+/// The sample folders: committed files match the generator, every folder (read as .evtx and as an
+/// XML export) rebuilds the failed attempts of its expected.json, the baseline has none.
+mod samples;
