@@ -23,61 +23,7 @@ mod make_samples;
 /// of the correlation stage (`src/attempt/`), with what goes wrong. The samples are realistic;
 /// the limitation is in the code. When a fix makes a folder match, its entry must go (the test
 /// says so).
-const KNOWN_LIMITATIONS: &[(&str, &str)] = &[
-    // (1) Clock-offset ties. `attempt/link.rs` pairs every client view with every host view whose
-    // name matches within 12 h and takes the densest 10 s cluster of time differences as the two
-    // machines' offset. When only one pair is true (one earlier connection the host saw, the
-    // failures never reached it), every cluster holds one difference and the tie goes to the most
-    // negative one; a failed attempt is then linked to an unrelated host connection.
-    (
-        "network.blocked-before-server",
-        "RDSH02's offset is estimated at +1445 s (truth -0.9 s) from one pair; the 09:57:30 \
-         attempt, which never reached the host, is linked to Sam's 09:33:25 host connection \
-         (seen_by client+server instead of client)",
-    ),
-    (
-        "network.local-stack-fault",
-        "RDSH02's offset is estimated at +1049 s (truth -1.4 s); the 08:31:40 attempt is linked to \
-         Yara's 08:14 host connection",
-    ),
-    (
-        "network.port-exhaustion",
-        "RDSH03's offset is estimated at +1081 s (truth +0.4 s); the 13:53:40 attempt is linked to \
-         Wes's 13:35 host connection",
-    ),
-    (
-        "server.service-unhealthy",
-        "WS-NED has a single attempt: its offset to RDSH01 is estimated at -177.6 s (truth +0.8 s), \
-         so Ned's dropped session is linked to Olga's 14:02 host connection and starts at 14:02:12 \
-         instead of 14:05:10; Ned's own host connection becomes a separate server-only attempt",
-    ),
-    (
-        "ticket-mixed",
-        "WS-ALICE's attempt refused by the gateway's RAP (no host side) is the only WS-ALICE/RDSH02 \
-         pair: its one-sample tie gives RDSH02 +836.6 s (truth +65 s); offsets are propagated \
-         breadth-first from the reference, so RDSH02 and WS-BOB (+772.9 s, truth +1.3 s) inherit \
-         the error although WS-BOB/RDSH02 has three agreeing pairs; Bob's attempts are shifted by \
-         13 minutes, Alice's refused attempt is linked to Bob's 13:09 host connection",
-    ),
-    // (2) Gateway refusals before the resource is known (201 CAP, 203 limit, 306 tunnel) carry
-    // no `Resource`; client and gateway views are only linked by resource name, so each attempt
-    // is split into a client-only and a gateway-only failed attempt (no target, no code).
-    (
-        "gateway.capacity-exhausted",
-        "split attempts (312/203/201 23014 without Resource); plus a tie: RDGW01's offset is \
-         estimated at +1361.8 s (truth -18 s) and Bruno's 08:45:10 attempt is linked to Chloe's \
-         08:22 tunnel",
-    ),
-    (
-        "gateway.policy-denied",
-        "split attempts (312/201 23003 without Resource); plus a tie: RDGW01's offset is estimated \
-         at +899.4 s (truth +6.2 s) and Clara's 17:19:05 attempt is linked to Dan's 17:04 tunnel",
-    ),
-    (
-        "gateway.certificate-problem",
-        "split attempts (312/306 without Resource): 5 failed attempts instead of 3",
-    ),
-];
+const KNOWN_LIMITATIONS: &[(&str, &str)] = &[];
 
 fn samples_dir() -> PathBuf {
     crate::util::repo().join("samples")
