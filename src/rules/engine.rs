@@ -15,7 +15,8 @@
 //!   Evidence on any other machine never counts for the role.
 //! * A selector holds when it has at least `min_count` matches; `not x` holds when it does not;
 //!   `a then b` holds when some match of `a` is at or before some match of `b`.
-//! * Evidence is the matches of selectors that hold in a positive position of the condition.
+//! * Evidence is the matches of selectors that hold in a positive position of the condition,
+//!   each event once (under the first selector, in rule order, that matched it).
 
 use super::condition::Expr;
 use super::predicate::{self, FieldPredicate};
@@ -298,8 +299,10 @@ pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
         .iter()
         .flat_map(|&i| results[i].matches.iter().cloned())
         .collect();
-    evidence.sort_by_key(|m| (m.corrected_time, m.index, m.selector.clone()));
-    evidence.dedup_by(|a, b| a.index == b.index && a.selector == b.selector);
+    // One line per event: an event matched by several selectors is listed once, under the first
+    // of them in the rule's order (the sort is stable and `positive` is in selector order).
+    evidence.sort_by_key(|m| (m.corrected_time, m.index));
+    evidence.dedup_by_key(|m| m.index);
     Some(Finding {
         rule_id: rule.id.clone(),
         confidence: rule.confidence,

@@ -315,6 +315,26 @@ fn min_count_and_captures() {
     assert_eq!(v.evidence[0].selector, "e");
 }
 
+/// Two selectors matching the same event (a linked one and a host-wide one) give one evidence
+/// line, under the selector written first.
+#[test]
+fn an_event_matched_by_two_selectors_is_evidence_once() {
+    let r = rule(
+        "t.twice",
+        "title: t\nexplain: x\nevidence:\n  linked:\n    role: server\n    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational\n    event_id: 131\n  anywhere:\n    role: server\n    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational\n    event_id: 131\n    scope: host\ncondition: anywhere and linked\nconfidence: 0.5\n",
+    );
+    let a = analysis(base());
+    let attempt = a
+        .correlation
+        .attempts
+        .iter()
+        .find(|x| x.outcome == attempt::Outcome::Failed)
+        .unwrap();
+    let f = evaluate(&r, &Context::new(&a, attempt)).unwrap();
+    assert_eq!(f.evidence.len(), 1, "{:?}", f.evidence);
+    assert_eq!(f.evidence[0].selector, "linked");
+}
+
 #[test]
 fn facts_selector_and_clock_offset() {
     let r = rule(
