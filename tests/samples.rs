@@ -2,9 +2,8 @@
 //! folder, read as `.evtx` and as an XML export, rebuilds the failed attempts its
 //! `expected.json` lists.
 //!
-//! Verdicts: the rule engine that assigns causes is being built separately. Each expected
-//! attempt's cause is already loaded ([`expected_causes`]); the place to compare it with the
-//! verdict is marked `VERDICTS:` in [`check_folder`].
+//! Verdicts: every failed attempt of every folder must get the cause its `expected.json` names
+//! from the built-in rule pack ([`every_failed_attempt_gets_its_expected_cause`]).
 
 use chrono::{DateTime, Utc};
 use rdptriage::analysis::{Analysis, NoProgress, analyze};
@@ -162,9 +161,6 @@ fn check_folder(folder: &Path) -> (Vec<String>, Vec<Seen>) {
         .collect();
     let seen = attempts(&analysis);
     problems.extend(compare(&exp, &seen));
-    // VERDICTS: when the rule engine lands, compare `expected_causes(folder)` with the verdict
-    // of each matched failed attempt here (same order as `exp["failed_attempts"]`).
-    let _causes = expected_causes(folder);
     (problems, seen)
 }
 
@@ -317,4 +313,48 @@ fn every_cause_has_a_folder_and_every_expectation_names_one() {
             "{cause}: {expected:?}"
         );
     }
+}
+
+/// The verdict causes of a folder's failed attempts, matched to `expected.json` by client, target
+/// and start time; returns one line per mismatch.
+fn verdict_mismatches(folder: &Path) -> Vec<String> {
+    let exp = expected(folder);
+    let mut analysis = run(folder, exp["reported_error"].as_str());
+    let pack = rdptriage::rules::RulePack::embedded().expect("built-in rules load");
+    analysis.apply_rules(&pack);
+    let tolerance = exp["start_tolerance_seconds"].as_i64().unwrap_or(10);
+    let name = folder.file_name().unwrap().to_string_lossy().to_string();
+    let mut out = Vec::new();
+    for w in exp["failed_attempts"].as_array().into_iter().flatten() {
+        let start: DateTime<Utc> = w["start"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("start");
+        let attempt = analysis.correlation.attempts.iter().find(|a| {
+            a.outcome == Outcome::Failed
+                && a.client.as_deref() == w["client"].as_str()
+                && (a.started - start).num_seconds().abs() <= tolerance
+        });
+        let want = w["cause"].as_str().unwrap_or("?");
+        let got = attempt
+            .and_then(|a| analysis.verdict_for(&a.id))
+            .map(|v| v.cause.clone());
+        if got.as_deref() != Some(want) {
+            out.push(format!(
+                "{name}: attempt at {start} from {}: expected {want}, got {}",
+                w["client"],
+                got.unwrap_or_else(|| "no verdict".into())
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_failed_attempt_gets_its_expected_cause() {
+    let mismatches: Vec<String> = folders()
+        .iter()
+        .flat_map(|f| verdict_mismatches(f))
+        .collect();
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
