@@ -37,8 +37,11 @@ pub struct Verdict {
     pub title: String,
     /// 0–1.
     pub confidence: f64,
-    /// The evidence events, in corrected time order.
+    /// The evidence events, in corrected time order (the matches closest to the attempt when a
+    /// selector matched many events).
     pub evidence: Vec<Evidence>,
+    /// Matching events not listed in `evidence` (a busy host logging the same event many times).
+    pub evidence_omitted: usize,
     /// The explanation, placeholders filled in.
     pub explain: String,
     /// The fix, in order.
@@ -168,6 +171,7 @@ pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) ->
             .iter()
             .map(|m| evidence(analysis, m))
             .collect(),
+        evidence_omitted: best.evidence_omitted,
         explain: rule.explain.render(&values).trim().to_string(),
         remediation: rule
             .remediation
@@ -224,6 +228,7 @@ fn undetermined(attempt: &Attempt, pack: &RulePack, missing: Vec<MissingLog>) ->
         title: "The logs supplied do not show why this attempt failed".into(),
         confidence: 0.0,
         evidence: Vec::new(),
+        evidence_omitted: 0,
         explain,
         remediation,
         references: Vec::new(),

@@ -51,6 +51,8 @@
 //!                      "source": {"path", "record" | "line"},
 //!                      "summary" ("Name=value; …" of the event's fields),
 //!                      "decoded"} ],
+//!       "evidence_omitted",              // matching events not listed: a selector keeps the
+//!                                        // 20 closest to the attempt (busy hosts log thousands)
 //!       "explain",                       // plain words, placeholders filled in
 //!       "remediation": [ {"text", "commands": [...]} ],   // in order
 //!       "references": [...] },
@@ -160,6 +162,7 @@ struct VerdictJson<'a> {
     title: &'a str,
     confidence: f64,
     evidence: Vec<EvidenceJson<'a>>,
+    evidence_omitted: usize,
     explain: &'a str,
     remediation: &'a [RemediationStep],
     references: &'a [String],
@@ -201,6 +204,7 @@ fn triage<'a>(analysis: &'a Analysis, a: &Attempt) -> Option<TriageJson<'a>> {
                 .iter()
                 .map(|e| evidence_json(analysis, e))
                 .collect(),
+            evidence_omitted: v.evidence_omitted,
             explain: &v.explain,
             remediation: &v.remediation,
             references: &v.references,

@@ -67,8 +67,10 @@ pub struct Finding {
     pub confidence: f64,
     /// The rule is a fallback.
     pub fallback: bool,
-    /// Evidence events, in corrected time order.
+    /// Evidence events, in corrected time order (at most [`MAX_MATCHES_PER_SELECTOR`] per selector).
     pub evidence: Vec<Match>,
+    /// Matching events left out of `evidence` because a selector matched more than the cap.
+    pub evidence_omitted: usize,
     /// Captured values by name.
     pub captures: BTreeMap<String, String>,
 }
@@ -275,18 +277,20 @@ pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
         .selectors
         .iter()
         .map(|s| {
-            let matches = match &s.kind {
+            let (matches, total) = match &s.kind {
                 SelectorKind::Events(es) => event_matches(&s.name, es, ctx),
                 SelectorKind::Facts(preds) => {
                     return SelResult {
                         holds: preds.iter().all(|p| p.matches(&ctx.facts)),
                         matches: Vec::new(),
+                        total: 0,
                     };
                 }
             };
             SelResult {
-                holds: matches.len() >= s.min_count,
+                holds: total >= s.min_count,
                 matches,
+                total,
             }
         })
         .collect();
@@ -303,18 +307,26 @@ pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
     // of them in the rule's order (the sort is stable and `positive` is in selector order).
     evidence.sort_by_key(|m| (m.corrected_time, m.index));
     evidence.dedup_by_key(|m| m.index);
+    let evidence_omitted = positive
+        .iter()
+        .map(|&i| results[i].total - results[i].matches.len())
+        .sum();
     Some(Finding {
         rule_id: rule.id.clone(),
         confidence: rule.confidence,
         fallback: rule.fallback,
         evidence,
+        evidence_omitted,
         captures: captures(rule, ctx, &results, &positive),
     })
 }
 
 struct SelResult {
     holds: bool,
+    /// The matches kept (see [`MAX_MATCHES_PER_SELECTOR`]).
     matches: Vec<Match>,
+    /// How many events matched in all.
+    total: usize,
 }
 
 fn eval(e: &Expr, r: &[SelResult]) -> bool {
@@ -408,10 +420,24 @@ fn window(sel: &EventSelector, attempt: &Attempt) -> (DateTime<Utc>, DateTime<Ut
     (attempt.started - sel.before, end + sel.after)
 }
 
-fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Match> {
+/// Matches kept per selector. Every match is counted (for `min_count`), but a busy host can log
+/// tens of thousands of the same event in a window (a brute-forced DC's Schannel errors): only the
+/// ones closest to the attempt are kept as evidence, and the rest are reported as omitted.
+pub const MAX_MATCHES_PER_SELECTOR: usize = 20;
+
+/// A matching event before it is kept as evidence.
+struct Hit {
+    index: usize,
+    role: HostRole,
+    corrected_time: DateTime<Utc>,
+}
+
+/// The selector's matches (at most [`MAX_MATCHES_PER_SELECTOR`], closest to the attempt, in time
+/// order) and how many events matched in all.
+fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Match>, usize) {
     let (lo, hi) = window(sel, ctx.attempt);
     let events = &ctx.analysis.timeline.events;
-    let mut out = Vec::new();
+    let mut hits = Vec::new();
     match sel.scope {
         Scope::Attempt => {
             for l in &ctx.attempt.events {
@@ -420,8 +446,7 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Matc
                     && l.corrected_time <= hi
                     && event_fits(sel, &events[l.index])
                 {
-                    out.push(Match {
-                        selector: name.to_string(),
+                    hits.push(Hit {
                         index: l.index,
                         role: l.role,
                         corrected_time: l.corrected_time,
@@ -432,14 +457,30 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Matc
         Scope::Host => {
             for role in host_roles(sel.role) {
                 for host in ctx.hosts_for(role) {
-                    host_matches(name, sel, ctx, host, role, (lo, hi), &mut out);
+                    host_matches(sel, ctx, host, role, (lo, hi), &mut hits);
                 }
             }
-            out.sort_by_key(|m| (m.corrected_time, m.index));
-            out.dedup_by_key(|m| m.index);
+            hits.sort_by_key(|h| (h.corrected_time, h.index));
+            hits.dedup_by_key(|h| h.index);
         }
     }
-    out
+    let total = hits.len();
+    if total > MAX_MATCHES_PER_SELECTOR {
+        let start = ctx.attempt.started;
+        hits.sort_by_key(|h| ((h.corrected_time - start).abs(), h.index));
+        hits.truncate(MAX_MATCHES_PER_SELECTOR);
+        hits.sort_by_key(|h| (h.corrected_time, h.index));
+    }
+    let matches = hits
+        .into_iter()
+        .map(|h| Match {
+            selector: name.to_string(),
+            index: h.index,
+            role: h.role,
+            corrected_time: h.corrected_time,
+        })
+        .collect();
+    (matches, total)
 }
 
 fn host_roles(role: Role) -> Vec<Role> {
@@ -460,13 +501,12 @@ fn host_role(role: Role) -> HostRole {
 }
 
 fn host_matches(
-    name: &str,
     sel: &EventSelector,
     ctx: &Context<'_>,
     host: &str,
     role: Role,
     (lo, hi): (DateTime<Utc>, DateTime<Utc>),
-    out: &mut Vec<Match>,
+    out: &mut Vec<Hit>,
 ) {
     let corr = &ctx.analysis.correlation;
     let timeline = &ctx.analysis.timeline;
@@ -492,8 +532,7 @@ fn host_matches(
             }
             // Every event here is `host`'s: its offset is already known (no per-event look-up).
             if event_fits(sel, e) {
-                out.push(Match {
-                    selector: name.to_string(),
+                out.push(Hit {
                     index: i,
                     role: host_role(role),
                     corrected_time: e.time + offset,

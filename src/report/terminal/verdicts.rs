@@ -85,9 +85,12 @@ fn write_verdict(
     for e in v.evidence.iter().take(MAX_EVIDENCE_LINES) {
         write_evidence(analysis, e, style, out)?;
     }
-    if v.evidence.len() > MAX_EVIDENCE_LINES {
-        let more = v.evidence.len() - MAX_EVIDENCE_LINES;
-        writeln!(out, "      … {more} more (see --format json or html)")?;
+    let unlisted = v.evidence.len().saturating_sub(MAX_EVIDENCE_LINES) + v.evidence_omitted;
+    if unlisted > 0 {
+        writeln!(
+            out,
+            "      … {unlisted} more matching events (the closest are listed; see --format json or html)"
+        )?;
     }
     write_fix(v, style, out)?;
     for alt in &v.alternatives {
