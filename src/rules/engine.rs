@@ -460,16 +460,16 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
                     host_matches(sel, ctx, host, role, (lo, hi), &mut hits);
                 }
             }
-            hits.sort_by_key(|h| (h.corrected_time, h.index));
+            // One host and one event id give hits already in time order.
+            if !hits.is_sorted_by_key(|h| (h.corrected_time, h.index)) {
+                hits.sort_by_key(|h| (h.corrected_time, h.index));
+            }
             hits.dedup_by_key(|h| h.index);
         }
     }
     let total = hits.len();
     if total > MAX_MATCHES_PER_SELECTOR {
-        let start = ctx.attempt.started;
-        hits.sort_by_key(|h| ((h.corrected_time - start).abs(), h.index));
-        hits.truncate(MAX_MATCHES_PER_SELECTOR);
-        hits.sort_by_key(|h| (h.corrected_time, h.index));
+        hits = closest(hits, ctx.attempt.started, MAX_MATCHES_PER_SELECTOR);
     }
     let matches = hits
         .into_iter()
@@ -481,6 +481,26 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
         })
         .collect();
     (matches, total)
+}
+
+/// The `k` hits closest in time to `start`, in time order (`hits` is in time order).
+fn closest(hits: Vec<Hit>, start: DateTime<Utc>, k: usize) -> Vec<Hit> {
+    let mid = hits.partition_point(|h| h.corrected_time < start);
+    let (mut lo, mut hi) = (mid, mid); // the kept range is hits[lo..hi]
+    while hi - lo < k {
+        let take_left = match (lo.checked_sub(1), hits.get(hi)) {
+            (Some(l), Some(r)) => start - hits[l].corrected_time <= r.corrected_time - start,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_left {
+            lo -= 1;
+        } else {
+            hi += 1;
+        }
+    }
+    hits.into_iter().skip(lo).take(hi - lo).collect()
 }
 
 fn host_roles(role: Role) -> Vec<Role> {
@@ -525,13 +545,24 @@ fn host_matches(
     let (from, to) = (lo - offset, hi - offset);
     for indices in lists {
         let first = indices.partition_point(|&i| events[i].time < from);
+        // Events of one id on one host nearly always share channel and provider: the name check
+        // is reused while they stay the same.
+        let mut last_names: Option<(&str, &str, bool)> = None;
         for &i in &indices[first..] {
             let e = &events[i];
             if e.time > to {
                 break;
             }
+            let names_ok = match last_names {
+                Some((c, p, ok)) if c == e.channel && p == e.provider => ok,
+                _ => {
+                    let ok = names_fit(sel, e);
+                    last_names = Some((&e.channel, &e.provider, ok));
+                    ok
+                }
+            };
             // Every event here is `host`'s: its offset is already known (no per-event look-up).
-            if event_fits(sel, e) {
+            if names_ok && fields_fit(sel, e) {
                 out.push(Hit {
                     index: i,
                     role: host_role(role),
@@ -551,16 +582,22 @@ pub fn event_fits(sel: &EventSelector, e: &Event) -> bool {
     if !sel.event_ids.is_empty() && !sel.event_ids.contains(&e.event_id) {
         return false;
     }
-    if let Some(c) = &sel.channel
-        && !c.eq_ignore_ascii_case(&e.channel)
-    {
-        return false;
-    }
-    if let Some(p) = &sel.provider
-        && !provider_matches(p, &e.provider)
-    {
-        return false;
-    }
+    names_fit(sel, e) && fields_fit(sel, e)
+}
+
+/// Channel and provider.
+fn names_fit(sel: &EventSelector, e: &Event) -> bool {
+    sel.channel
+        .as_ref()
+        .is_none_or(|c| c.eq_ignore_ascii_case(&e.channel))
+        && sel
+            .provider
+            .as_ref()
+            .is_none_or(|p| provider_matches(p, &e.provider))
+}
+
+/// Field predicates.
+fn fields_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.predicates
         .iter()
         .all(|p: &FieldPredicate| p.matches(&e.fields))
