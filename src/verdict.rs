@@ -122,12 +122,14 @@ pub struct MissingLog {
 
 /// Judge every failed attempt.
 pub fn judge(analysis: &Analysis, pack: &RulePack) -> Vec<Verdict> {
+    // Host-wide selector filtering is shared by every attempt of the run.
+    let cache = engine::SelectorCache::default();
     analysis
         .correlation
         .attempts
         .par_iter()
         .filter(|a| a.outcome == Outcome::Failed)
-        .map(|a| judge_attempt(analysis, pack, a))
+        .map(|a| judge_in(&Context::with_cache(analysis, a, &cache), pack))
         .collect()
 }
 
@@ -151,8 +153,13 @@ pub fn findings(ctx: &Context<'_>, pack: &RulePack) -> Vec<Finding> {
 
 /// Judge one attempt.
 pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) -> Verdict {
-    let ctx = Context::new(analysis, attempt);
-    let found = findings(&ctx, pack);
+    judge_in(&Context::new(analysis, attempt), pack)
+}
+
+/// The verdict for the attempt of a prepared context.
+fn judge_in(ctx: &Context<'_>, pack: &RulePack) -> Verdict {
+    let (analysis, attempt) = (ctx.analysis, ctx.attempt);
+    let found = findings(ctx, pack);
     let missing = missing_evidence(&ctx, pack);
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);

@@ -22,11 +22,12 @@ use super::condition::Expr;
 use super::predicate::{self, FieldPredicate};
 use super::{CompiledRule, EventSelector, Role, Scope, SelectorKind};
 use crate::analysis::Analysis;
-use crate::attempt::{Attempt, Outcome, host_key, short_name};
+use crate::attempt::{Attempt, Outcome, Timeline, host_key, short_name};
 use crate::event::catalog::HostRole;
 use crate::event::{Event, FieldValue, Fields};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Names of the attempt facts a `facts` selector can test.
 pub const FACT_NAMES: &[&str] = &[
@@ -118,9 +119,65 @@ pub struct Context<'a> {
     pub hosts: BTreeMap<Role, Vec<String>>,
     /// The attempt facts.
     pub facts: Fields,
+    /// Events per host-scope selector and host, shared by every attempt of a run.
+    pub cache: Option<&'a SelectorCache>,
+}
+
+/// For each host-scope selector and host: the host's events that pass the selector's channel,
+/// provider and field tests, in host-clock order. Those tests do not depend on the attempt, so a
+/// run does them once per host instead of once per attempt (a brute-forced host logs tens of
+/// thousands of matching events, and hundreds of attempts look at them).
+#[derive(Default)]
+pub struct SelectorCache {
+    entries: std::sync::Mutex<HashMap<(usize, String), Arc<Vec<usize>>>>,
+}
+
+impl SelectorCache {
+    /// The filtered events of `host` for `sel` (computed on first use).
+    fn events(&self, sel: &EventSelector, timeline: &Timeline, host: &str) -> Arc<Vec<usize>> {
+        let key = (std::ptr::from_ref(sel) as usize, host_key(host));
+        if let Some(found) = self.lock().get(&key) {
+            return found.clone();
+        }
+        let list = Arc::new(filter_host_events(sel, timeline, host));
+        self.lock().entry(key).or_insert(list).clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, String), Arc<Vec<usize>>>> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.
+fn filter_host_events(sel: &EventSelector, timeline: &Timeline, host: &str) -> Vec<usize> {
+    let events = &timeline.events;
+    let mut out: Vec<usize> = if sel.event_ids.is_empty() {
+        timeline.host_events(host).to_vec()
+    } else {
+        sel.event_ids
+            .iter()
+            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
+            .collect()
+    };
+    out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
+    out.sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
+    out
 }
 
 impl<'a> Context<'a> {
+    /// Prepare `attempt`, sharing a run's selector cache.
+    pub fn with_cache(
+        analysis: &'a Analysis,
+        attempt: &'a Attempt,
+        cache: &'a SelectorCache,
+    ) -> Self {
+        Context {
+            cache: Some(cache),
+            ..Context::new(analysis, attempt)
+        }
+    }
+
     /// Prepare `attempt`.
     pub fn new(analysis: &'a Analysis, attempt: &'a Attempt) -> Self {
         let mut hosts = BTreeMap::new();
@@ -137,6 +194,7 @@ impl<'a> Context<'a> {
             attempt,
             hosts,
             facts,
+            cache: None,
         }
     }
 
@@ -438,6 +496,7 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
     let (lo, hi) = window(sel, ctx.attempt);
     let events = &ctx.analysis.timeline.events;
     let mut hits = Vec::new();
+    let mut host_total = None;
     match sel.scope {
         Scope::Attempt => {
             for l in &ctx.attempt.events {
@@ -455,19 +514,22 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
             }
         }
         Scope::Host => {
+            let mut counted = 0;
             for role in host_roles(sel.role) {
                 for host in ctx.hosts_for(role) {
-                    host_matches(sel, ctx, host, role, (lo, hi), &mut hits);
+                    counted += host_matches(sel, ctx, host, role, (lo, hi), &mut hits);
                 }
             }
             // One host and one event id give hits already in time order.
             if !hits.is_sorted_by_key(|h| (h.corrected_time, h.index)) {
                 hits.sort_by_key(|h| (h.corrected_time, h.index));
             }
+            let before = hits.len();
             hits.dedup_by_key(|h| h.index);
+            host_total = Some(counted - (before - hits.len()));
         }
     }
-    let total = hits.len();
+    let total = host_total.unwrap_or(hits.len()).max(hits.len());
     if total > MAX_MATCHES_PER_SELECTOR {
         hits = closest(hits, ctx.attempt.started, MAX_MATCHES_PER_SELECTOR);
     }
@@ -520,6 +582,8 @@ fn host_role(role: Role) -> HostRole {
     }
 }
 
+/// Add `host`'s matches in the window to `out`; returns how many events matched. With the run's
+/// cache only the closest [`MAX_MATCHES_PER_SELECTOR`] are added (the rest are only counted).
 fn host_matches(
     sel: &EventSelector,
     ctx: &Context<'_>,
@@ -527,50 +591,40 @@ fn host_matches(
     role: Role,
     (lo, hi): (DateTime<Utc>, DateTime<Utc>),
     out: &mut Vec<Hit>,
-) {
+) -> usize {
     let corr = &ctx.analysis.correlation;
     let timeline = &ctx.analysis.timeline;
     let events = &timeline.events;
-    // Only the selector's event ids are walked (all events when it names none).
-    let lists: Vec<&[usize]> = if sel.event_ids.is_empty() {
-        vec![timeline.host_events(host)]
-    } else {
-        sel.event_ids
-            .iter()
-            .map(|&id| timeline.host_events_with_id(host, id))
-            .collect()
-    };
-    // Host events are in host-clock order; search with a margin, then test corrected times.
+    // Host events are in host-clock order: search the window in host time.
     let offset = Duration::milliseconds((corr.offset_of(host) * 1000.0).round() as i64);
     let (from, to) = (lo - offset, hi - offset);
-    for indices in lists {
-        let first = indices.partition_point(|&i| events[i].time < from);
-        // Events of one id on one host nearly always share channel and provider: the name check
-        // is reused while they stay the same.
-        let mut last_names: Option<(&str, &str, bool)> = None;
-        for &i in &indices[first..] {
-            let e = &events[i];
-            if e.time > to {
-                break;
-            }
-            let names_ok = match last_names {
-                Some((c, p, ok)) if c == e.channel && p == e.provider => ok,
-                _ => {
-                    let ok = names_fit(sel, e);
-                    last_names = Some((&e.channel, &e.provider, ok));
-                    ok
-                }
-            };
-            // Every event here is `host`'s: its offset is already known (no per-event look-up).
-            if names_ok && fields_fit(sel, e) {
-                out.push(Hit {
-                    index: i,
-                    role: host_role(role),
-                    corrected_time: e.time + offset,
-                });
-            }
+    let hit = |i: usize| Hit {
+        index: i,
+        role: host_role(role),
+        corrected_time: events[i].time + offset,
+    };
+    if let Some(cache) = ctx.cache {
+        let list = cache.events(sel, timeline, host);
+        let first = list.partition_point(|&i| events[i].time < from);
+        let last = list.partition_point(|&i| events[i].time <= to);
+        let window: Vec<Hit> = list[first..last].iter().map(|&i| hit(i)).collect();
+        let count = window.len();
+        out.extend(closest(
+            window,
+            ctx.attempt.started,
+            MAX_MATCHES_PER_SELECTOR,
+        ));
+        return count;
+    }
+    let mut count = 0;
+    for &i in &filter_host_events(sel, timeline, host) {
+        let t = events[i].time;
+        if t >= from && t <= to {
+            out.push(hit(i));
+            count += 1;
         }
     }
+    count
 }
 
 fn role_fits(want: Role, have: HostRole) -> bool {
