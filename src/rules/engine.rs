@@ -129,8 +129,11 @@ pub struct Context<'a> {
 /// thousands of matching events, and hundreds of attempts look at them).
 #[derive(Default)]
 pub struct SelectorCache {
-    entries: std::sync::Mutex<HashMap<(usize, String), Arc<Vec<usize>>>>,
+    entries: std::sync::Mutex<SelectorEntries>,
 }
+
+/// (selector address, host key) → the host's events passing the selector's tests.
+type SelectorEntries = HashMap<(usize, String), Arc<Vec<usize>>>;
 
 impl SelectorCache {
     /// The filtered events of `host` for `sel` (computed on first use).
@@ -143,7 +146,7 @@ impl SelectorCache {
         self.lock().entry(key).or_insert(list).clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, String), Arc<Vec<usize>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SelectorEntries> {
         // A panic while holding the lock cannot leave the map half-written: recover it.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
