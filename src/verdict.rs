@@ -160,14 +160,14 @@ pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) ->
 fn judge_in(ctx: &Context<'_>, pack: &RulePack) -> Verdict {
     let (analysis, attempt) = (ctx.analysis, ctx.attempt);
     let found = findings(ctx, pack);
-    let missing = missing_evidence(&ctx, pack);
+    let missing = missing_evidence(ctx, pack);
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);
     };
     let Some(rule) = pack.get(&best.rule_id) else {
         return undetermined(attempt, pack, missing);
     };
-    let values = placeholder_values(&ctx, best);
+    let values = placeholder_values(ctx, best);
     Verdict {
         attempt: attempt.id.clone(),
         cause: rule.id.clone(),
