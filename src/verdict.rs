@@ -200,7 +200,7 @@ fn judge_in(ctx: &Context<'_>, pack: &RulePack) -> Verdict {
                     fallback: r.fallback,
                     explain: r
                         .explain
-                        .render(&placeholder_values(&ctx, f))
+                        .render(&placeholder_values(ctx, f))
                         .trim()
                         .to_string(),
                 })
