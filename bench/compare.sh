@@ -31,8 +31,11 @@ measure() {
   "$@" >/dev/null 2>&1 || true
   local times=() peak=0
   for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    local out stats
+    stats=$(mktemp)
+    /usr/bin/time -f "%e %M" -o "$stats" "$@" >/dev/null 2>&1 || true
+    out=$(tail -1 "$stats")
+    rm -f "$stats"
     times+=("${out% *}")
     local rss=${out#* }
     (( rss > peak )) && peak=$rss
@@ -47,7 +50,7 @@ export -f dump_corpus; export CORPUS
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
 echo "== versions: $($RDP --version), $(evtx_dump --version), $(rustc --version)"
-echo "== corpus: $CORPUS ($(find "$CORPUS" -name '*.evtx' | wc -l) files, $(du -sm "$CORPUS" | cut -f1) MiB)"
+echo "== corpus: $CORPUS ($(find "$CORPUS" -name '*.evtx' | wc -l) files, $(find "$CORPUS" -name '*.evtx' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s/1048576}') MiB)"
 echo
 measure "evtx_dump corpus (2 at a time)" bash -c dump_corpus
 measure "rdptriage analyze corpus" $RDP analyze --format json -q "$CORPUS"

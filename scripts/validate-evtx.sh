@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks every .evtx file under DIR with two independent readers: libevtx (evtxinfo, evtxexport)
-# and python-evtx (Evtx.Evtx). Installs them when missing (Debian: apt-get, pip).
+# and python-evtx (Evtx.Evtx). Installs them when missing (Debian: apt-get, pip). When `evtx_dump`
+# (the CLI of the Rust `evtx` crate rdptriage reads with: `cargo install evtx`) is on the PATH, it
+# is a third reader: it must render every record as JSON without an error.
 #
-# Usage: scripts/validate-evtx.sh DIR
+# Usage: scripts/validate-evtx.sh DIR        (e.g. samples/ — sub-folders are searched)
 #
 # The expected record count of a file comes from DIR/EXPECTED.tsv ("name<TAB>count", name
 # relative to DIR) when it lists the file, else from a clean file header (next record id minus
@@ -79,9 +81,13 @@ print("" if dirty else next_id - first)' "$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+have_evtx_dump=0
+command -v evtx_dump >/dev/null && have_evtx_dump=1
+width=$(find "$dir" -type f -name '*.evtx' | awk -v d="$dir/" '{ n = length($0) - length(d); if (n > w) w = n } END { print (w > 44 ? w : 44) }')
+
 failures=0
 files=0
-printf '%-44s %8s %8s %8s %8s  %s\n' file expected evtxinfo evtxexp pyevtx verdict
+printf "%-${width}s %8s %8s %8s %8s %8s  %s\n" file expected evtxinfo evtxexp pyevtx evtxdump verdict
 while IFS= read -r -d '' path; do
     files=$((files + 1))
     name=${path#"$dir"/}
@@ -104,8 +110,19 @@ while IFS= read -r -d '' path; do
         py_count="-"
     fi
 
+    dump_count="-"
+    if ((have_evtx_dump)); then
+        if evtx_dump -o jsonl "$path" >"$tmp/dump.jsonl" 2>"$tmp/dump.err"; then :; else
+            problems+=("evtx_dump exit $?")
+        fi
+        [[ -s $tmp/dump.err ]] && problems+=("evtx_dump: $(head -1 "$tmp/dump.err")")
+        dump_count=$(grep -c '^{' "$tmp/dump.jsonl" || true)
+    fi
+
     [[ -n $want ]] || want=$info_count
-    for count in "$info_count" "$export_count" "$py_count"; do
+    counts=("$info_count" "$export_count" "$py_count")
+    ((have_evtx_dump)) && counts+=("$dump_count")
+    for count in "${counts[@]}"; do
         [[ $count == "$want" ]] || { problems+=("count $count, expected $want"); break; }
     done
     verdict=ok
@@ -113,7 +130,7 @@ while IFS= read -r -d '' path; do
         verdict="FAIL: ${problems[*]}"
         failures=$((failures + 1))
     fi
-    printf '%-44s %8s %8s %8s %8s  %s\n' "$name" "$want" "${info_count:--}" "$export_count" "$py_count" "$verdict"
+    printf "%-${width}s %8s %8s %8s %8s %8s  %s\n" "$name" "$want" "${info_count:--}" "$export_count" "$py_count" "$dump_count" "$verdict"
 done < <(find "$dir" -type f -name '*.evtx' -print0 | sort -z)
 
 if ((files == 0)); then

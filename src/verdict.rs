@@ -37,8 +37,11 @@ pub struct Verdict {
     pub title: String,
     /// 0–1.
     pub confidence: f64,
-    /// The evidence events, in corrected time order.
+    /// The evidence events, in corrected time order (the matches closest to the attempt when a
+    /// selector matched many events).
     pub evidence: Vec<Evidence>,
+    /// Matching events not listed in `evidence` (a busy host logging the same event many times).
+    pub evidence_omitted: usize,
     /// The explanation, placeholders filled in.
     pub explain: String,
     /// The fix, in order.
@@ -119,12 +122,14 @@ pub struct MissingLog {
 
 /// Judge every failed attempt.
 pub fn judge(analysis: &Analysis, pack: &RulePack) -> Vec<Verdict> {
+    // Host-wide selector filtering is shared by every attempt of the run.
+    let cache = engine::SelectorCache::default();
     analysis
         .correlation
         .attempts
         .par_iter()
         .filter(|a| a.outcome == Outcome::Failed)
-        .map(|a| judge_attempt(analysis, pack, a))
+        .map(|a| judge_in(&Context::with_cache(analysis, a, &cache), pack))
         .collect()
 }
 
@@ -148,16 +153,21 @@ pub fn findings(ctx: &Context<'_>, pack: &RulePack) -> Vec<Finding> {
 
 /// Judge one attempt.
 pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) -> Verdict {
-    let ctx = Context::new(analysis, attempt);
-    let found = findings(&ctx, pack);
-    let missing = missing_evidence(&ctx, pack);
+    judge_in(&Context::new(analysis, attempt), pack)
+}
+
+/// The verdict for the attempt of a prepared context.
+fn judge_in(ctx: &Context<'_>, pack: &RulePack) -> Verdict {
+    let (analysis, attempt) = (ctx.analysis, ctx.attempt);
+    let found = findings(ctx, pack);
+    let missing = missing_evidence(ctx, pack);
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);
     };
     let Some(rule) = pack.get(&best.rule_id) else {
         return undetermined(attempt, pack, missing);
     };
-    let values = placeholder_values(&ctx, best);
+    let values = placeholder_values(ctx, best);
     Verdict {
         attempt: attempt.id.clone(),
         cause: rule.id.clone(),
@@ -168,6 +178,7 @@ pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) ->
             .iter()
             .map(|m| evidence(analysis, m))
             .collect(),
+        evidence_omitted: best.evidence_omitted,
         explain: rule.explain.render(&values).trim().to_string(),
         remediation: rule
             .remediation
@@ -189,7 +200,7 @@ pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) ->
                     fallback: r.fallback,
                     explain: r
                         .explain
-                        .render(&placeholder_values(&ctx, f))
+                        .render(&placeholder_values(ctx, f))
                         .trim()
                         .to_string(),
                 })
@@ -224,6 +235,7 @@ fn undetermined(attempt: &Attempt, pack: &RulePack, missing: Vec<MissingLog>) ->
         title: "The logs supplied do not show why this attempt failed".into(),
         confidence: 0.0,
         evidence: Vec::new(),
+        evidence_omitted: 0,
         explain,
         remediation,
         references: Vec::new(),

@@ -245,11 +245,11 @@ fn explain_renders_a_rule_for_people() {
     let (code, out) = stdout(rdptriage().args(["explain", "auth.bad-credentials"]));
     assert_eq!(code, 0);
     for want in [
-        "auth.bad-credentials — The session host rejected the user name or password",
+        "auth.bad-credentials — The user name or password was rejected",
         "Evidence it looks for:",
         "on the session host: Security log, event 4625 where SubStatus is one of 0xC000006A, 0xC0000064",
         "$ cmdkey /delete:TERMSRV/<target>",
-        "Fires when: nla_rejected or logon_failed or client_login_failed",
+        "Fires when: (nla_rejected or logon_failed or client_login_failed or logon_status",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

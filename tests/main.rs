@@ -18,6 +18,9 @@ mod fixtures_attempts;
 /// `rdptriage analyze`, `rules` and `explain` run as a user would, on fixtures.
 mod analyze;
 
+/// Report formats (terminal, Markdown, CSV, JSONL, HTML, JSON schema), hostile log text, Chromium.
+mod reports;
+
 /// One test per rule case, generated from `rules/**/cases/*.yaml`.
 mod rule_cases;
 
@@ -27,6 +30,10 @@ mod decode_collect;
 /// Text exports (wevtutil, Event Viewer, Format-List, trace text, tracerpt, EvtxECmd CSV) rebuild
 /// the same attempts as the `.evtx` events of one scenario; mixed folders; time-zone notes.
 mod text_forms;
+
+/// The sample folders: committed files match the generator, every folder (read as .evtx and as an
+/// XML export) rebuilds the failed attempts of its expected.json, the baseline has none.
+mod samples;
 
 /// Hostile and broken input: accounting, watchdog, EVTX damage, bad rules, output safety.
 mod hostile;

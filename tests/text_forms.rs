@@ -26,7 +26,10 @@ fn run(paths: Vec<PathBuf>, zone: Option<&str>) -> Analysis {
         ..Config::default()
     };
     config.ingest.timezone = zone.map(|z| z.parse().expect("zone"));
-    analyze(&config, &NoProgress).expect("analysis runs")
+    let mut analysis = analyze(&config, &NoProgress).expect("analysis runs");
+    let pack = rdptriage::rules::RulePack::embedded().expect("built-in rules load");
+    analysis.apply_rules(&pack);
+    analysis
 }
 
 /// What must be equal between the forms (times to the second: Event Viewer prints whole seconds).
@@ -44,10 +47,13 @@ struct Summary {
     user: Option<String>,
     seen_by: String,
     started: i64,
+    /// The verdict's cause (failed attempts), so every form must reach the same verdict.
+    cause: Option<String>,
 }
 
-fn summary(a: &Attempt) -> Summary {
+fn summary(analysis: &Analysis, a: &Attempt) -> Summary {
     Summary {
+        cause: analysis.verdict_for(&a.id).map(|v| v.cause.clone()),
         outcome: format!("{:?}", a.outcome),
         primary: a.codes.primary,
         extended: a.codes.extended,
@@ -64,7 +70,12 @@ fn summary(a: &Attempt) -> Summary {
 }
 
 fn summaries(analysis: &Analysis) -> Vec<Summary> {
-    analysis.correlation.attempts.iter().map(summary).collect()
+    analysis
+        .correlation
+        .attempts
+        .iter()
+        .map(|a| summary(analysis, a))
+        .collect()
 }
 
 /// The attempts from the `.evtx`-equivalent events.
@@ -73,6 +84,12 @@ fn expected() -> Vec<Summary> {
     assert_eq!(got.len(), 2, "{got:#?}");
     assert_eq!(got[0].primary, Some(2055));
     assert_eq!(got[1].primary, Some(2308));
+    assert_eq!(
+        got[0].cause.as_deref(),
+        Some("auth.bad-credentials"),
+        "{got:#?}"
+    );
+    assert!(got[1].cause.is_some(), "{got:#?}");
     assert_eq!(got[1].extended, Some(7));
     got
 }
@@ -259,7 +276,7 @@ fn a_mixed_folder_is_read_in_one_run() {
         .attempts
         .iter()
         .filter(|a| a.server.as_deref() == Some("RDSH01.contoso.local"))
-        .map(summary)
+        .map(|a| summary(&analysis, a))
         .collect();
     assert_eq!(ours, expected());
 }

@@ -15,7 +15,7 @@ use super::server::ServerView;
 use super::{Attempt, AttemptCodes, LinkedEvent, host_key, outcome, shift, short_name};
 use crate::event::Event;
 use crate::event::catalog::HostRole;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Largest clock difference considered when pairing views across machines.
 pub const MAX_SKEW_SECONDS: f64 = 12.0 * 3600.0;
@@ -23,6 +23,10 @@ pub const MAX_SKEW_SECONDS: f64 = 12.0 * 3600.0;
 pub const MATCH_TOLERANCE_SECONDS: f64 = 30.0;
 /// Half-width of the cluster used to estimate an offset.
 const CLUSTER_SECONDS: f64 = 5.0;
+/// A clock offset resting on a single linked pair, among other candidate pairs, is accepted only up
+/// to this size: one pair far from zero is then more often two unrelated connections than a clock
+/// that far off. (A pair with no competitor is accepted whatever its size.)
+const SINGLE_PAIR_MAX_SECONDS: f64 = 120.0;
 /// Differences below this are network and processing latency, not clock offset.
 const LATENCY_SECONDS: f64 = 1.5;
 
@@ -99,62 +103,144 @@ fn candidates<L, R>(
     out
 }
 
-/// The centre of the densest cluster of differences.
-fn densest(deltas: &mut [f64]) -> Option<(f64, usize)> {
-    deltas.sort_by(f64::total_cmp);
+/// The best-supported cluster of candidate differences: the one linking the most distinct views
+/// on both sides (a view counts once, however many partners it has in the cluster); among equally
+/// supported clusters, the one closest to zero, since clocks are more often right than wrong.
+/// Returns (smallest difference in the cluster, support).
+fn densest(cands: &[Candidate]) -> Option<(f64, usize)> {
+    let mut sorted: Vec<&Candidate> = cands.iter().collect();
+    sorted.sort_by(|a, b| a.2.total_cmp(&b.2));
     let mut best: Option<(f64, usize)> = None;
     let mut lo = 0;
-    for hi in 0..deltas.len() {
-        while deltas[hi] - deltas[lo] > 2.0 * CLUSTER_SECONDS {
+    for hi in 0..sorted.len() {
+        while sorted[hi].2 - sorted[lo].2 > 2.0 * CLUSTER_SECONDS {
             lo += 1;
         }
-        let n = hi - lo + 1;
-        if best.is_none_or(|(_, m)| n > m) {
-            let median = deltas[(lo + hi) / 2];
-            best = Some((median, n));
+        let window = &sorted[lo..=hi];
+        let lefts: BTreeSet<usize> = window.iter().map(|c| c.0).collect();
+        let rights: BTreeSet<usize> = window.iter().map(|c| c.1).collect();
+        let support = lefts.len().min(rights.len());
+        // Every difference is the clock offset plus a non-negative delay (the far side logs
+        // after the near side acted), so the smallest one in the cluster is the tightest estimate.
+        let centre = window[0].2;
+        let better = match best {
+            None => true,
+            Some((c, n)) => support > n || (support == n && centre.abs() < c.abs()),
+        };
+        if better {
+            best = Some((centre, support));
         }
     }
     best
 }
 
-/// Estimate per host pair, then match one-to-one closest first. Returns the links and the
-/// (left host, right host, offset, samples) estimates.
-fn match_pairs(
+/// Candidates grouped by (left host, right host).
+type ByPair = BTreeMap<(String, String), Vec<Candidate>>;
+
+fn group_by_pair(
     cands: Vec<Candidate>,
     left_host: impl Fn(usize) -> String,
     right_host: impl Fn(usize) -> String,
-) -> (BTreeMap<usize, usize>, Vec<Estimate>) {
-    let mut by_pair: BTreeMap<(String, String), Vec<Candidate>> = BTreeMap::new();
+) -> ByPair {
+    let mut by_pair = ByPair::new();
     for c in cands {
         by_pair
             .entry((host_key(&left_host(c.0)), host_key(&right_host(c.1))))
             .or_default()
             .push(c);
     }
+    by_pair
+}
+
+/// The pairwise clock estimates of a relation.
+fn estimates(by_pair: &ByPair) -> Vec<Estimate> {
+    by_pair
+        .iter()
+        .filter_map(|((lh, rh), list)| {
+            let (offset, n) = densest(list)?;
+            // A lone pair is trusted when nothing competes with it, or when it is near zero.
+            let trusted = n > 1 || list.len() == 1 || offset.abs() <= SINGLE_PAIR_MAX_SECONDS;
+            trusted.then(|| (lh.clone(), rh.clone(), offset, n))
+        })
+        .collect()
+}
+
+/// The difference expected between two hosts: from the solved offsets when both belong to the
+/// same reference group, else from the pair's own estimate.
+fn expected_delta(offsets: &Offsets, pair: &(String, String), own: Option<f64>) -> Option<f64> {
+    let (l, r) = pair;
+    match (offsets.values.get(l), offsets.values.get(r)) {
+        (Some(a), Some(b)) if offsets.reference.get(l) == offsets.reference.get(r) => Some(a - b),
+        _ => own,
+    }
+}
+
+/// Match candidates one-to-one, closest to the expected difference first.
+fn match_pairs(by_pair: ByPair, offsets: &Offsets, own: &[Estimate]) -> BTreeMap<usize, usize> {
     let mut links = BTreeMap::new();
     let mut used_right = BTreeSet::new();
-    let mut estimates = Vec::new();
-    for ((lh, rh), mut list) in by_pair {
-        let mut deltas: Vec<f64> = list.iter().map(|c| c.2).collect();
-        let Some((offset, _)) = densest(&mut deltas) else {
+    for (pair, mut list) in by_pair {
+        let estimate = own
+            .iter()
+            .find(|e| e.0 == pair.0 && e.1 == pair.1)
+            .map(|e| e.2);
+        let Some(expected) = expected_delta(offsets, &pair, estimate) else {
             continue;
         };
-        list.retain(|c| (c.2 - offset).abs() <= MATCH_TOLERANCE_SECONDS);
-        list.sort_by(|a, b| (a.2 - offset).abs().total_cmp(&(b.2 - offset).abs()));
-        let mut matched = 0;
+        // Estimates within the latency band were treated as "in sync"; match around the raw one.
+        let expected = if expected == 0.0 {
+            estimate.unwrap_or(0.0)
+        } else {
+            expected
+        };
+        list.retain(|c| (c.2 - expected).abs() <= MATCH_TOLERANCE_SECONDS);
+        list.sort_by(|a, b| (a.2 - expected).abs().total_cmp(&(b.2 - expected).abs()));
         for (l, r, _) in list {
             if links.contains_key(&l) || used_right.contains(&r) {
                 continue;
             }
             links.insert(l, r);
             used_right.insert(r);
-            matched += 1;
-        }
-        if matched > 0 {
-            estimates.push((lh, rh, offset, matched));
         }
     }
-    (links, estimates)
+    links
+}
+
+/// True unless both users are known and differ (compared without the domain, case-insensitively).
+fn same_user(a: &Option<String>, b: &Option<String>) -> bool {
+    let bare = |u: &str| {
+        u.rsplit('\\')
+            .next()
+            .unwrap_or(u)
+            .split('@')
+            .next()
+            .unwrap_or(u)
+            .to_ascii_lowercase()
+    };
+    match (a, b) {
+        (Some(a), Some(b)) => bare(a) == bare(b),
+        _ => true,
+    }
+}
+
+/// Client ↔ gateway candidates: the gateway's resource must name the client's target; a gateway
+/// refusal logged before the resource was known (201, 203, 306 carry none) pairs by time alone.
+fn client_gateway_candidates(clients: &[ClientView], gateways: &[GatewayView]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let names: Vec<&String> = c.target.iter().chain(&c.target_address).collect();
+        for (j, g) in gateways.iter().enumerate() {
+            let ok = match &g.resource {
+                Some(r) => names.iter().any(|n| names_match(n, r)),
+                None => g.failure_event.is_some(),
+            };
+            let d = seconds(c.started, g.started);
+            if ok && d.abs() <= MAX_SKEW_SECONDS {
+                out.push((i, j, d));
+            }
+        }
+    }
+    out
 }
 
 /// Link views across machines and estimate every host's clock offset.
@@ -164,57 +250,46 @@ pub fn link_views(
     servers: &[ServerView],
 ) -> Links {
     let client_names = |c: &ClientView| c.target.iter().chain(&c.target_address).cloned().collect();
-    let cg = candidates(
-        clients,
-        gateways,
-        |c| client_names(c),
-        |g| g.resource.as_deref().unwrap_or(""),
-        |c, g| seconds(c.started, g.started),
-    );
-    // Gateways are matched on the resource name, not the gateway's own host name.
-    let cg: Vec<Candidate> = cg
-        .into_iter()
-        .filter(|(i, j, _)| {
-            let resource = gateways[*j].resource.as_deref().unwrap_or("");
-            client_names(&clients[*i])
-                .iter()
-                .any(|n| names_match(n, resource))
-        })
-        .collect();
+    let cg = client_gateway_candidates(clients, gateways);
     let cs = candidates(
         clients,
         servers,
-        |c| client_names(c),
+        client_names,
         |s| &s.host,
         |c, s| seconds(c.started, s.started),
     );
-    let gs = candidates(
+    // A tunnel the gateway refused (CAP, RAP, limit, tunnel failure, host unreachable) never
+    // reached a session host, and a gateway and host that both name the user must agree on it.
+    let reached = |g: &GatewayView| g.connected || g.failure_event.is_none();
+    let gs: Vec<Candidate> = candidates(
         gateways,
         servers,
         |g| g.resource.iter().cloned().collect(),
         |s| &s.host,
         |g, s| seconds(g.started, s.started),
-    );
-    let (client_gateway, mut est) = match_pairs(
+    )
+    .into_iter()
+    .filter(|(g, s, _)| reached(&gateways[*g]) && same_user(&gateways[*g].user, &servers[*s].user))
+    .collect();
+    let cg = group_by_pair(
         cg,
         |i| clients[i].host.clone(),
         |j| gateways[j].host.clone(),
     );
-    let (client_server, est2) =
-        match_pairs(cs, |i| clients[i].host.clone(), |j| servers[j].host.clone());
-    let (gateway_server, est3) = match_pairs(
+    let cs = group_by_pair(cs, |i| clients[i].host.clone(), |j| servers[j].host.clone());
+    let gs = group_by_pair(
         gs,
         |i| gateways[i].host.clone(),
         |j| servers[j].host.clone(),
     );
-    est.extend(est2);
-    est.extend(est3);
-    let reference_order = reference_candidates(clients, gateways, servers);
+    let (e_cg, e_cs, e_gs) = (estimates(&cg), estimates(&cs), estimates(&gs));
+    let all: Vec<Estimate> = e_cg.iter().chain(&e_cs).chain(&e_gs).cloned().collect();
+    let offsets = solve_offsets(&all, &reference_candidates(clients, gateways, servers));
     Links {
-        client_gateway,
-        client_server,
-        gateway_server,
-        offsets: solve_offsets(&est, &reference_order),
+        client_gateway: match_pairs(cg, &offsets, &e_cg),
+        client_server: match_pairs(cs, &offsets, &e_cs),
+        gateway_server: match_pairs(gs, &offsets, &e_gs),
+        offsets,
     }
 }
 
@@ -244,7 +319,9 @@ fn reference_candidates(
     list.into_iter().map(|((_, h), _)| h).collect()
 }
 
-/// Turn pairwise estimates into per-host offsets, breadth-first from each group's reference.
+/// Turn pairwise estimates into per-host offsets. From each group's reference host, the group
+/// grows along the best-supported estimate first (a maximum spanning tree by number of linked
+/// pairs), so a host is placed by its strongest evidence, not by whichever edge is met first.
 fn solve_offsets(estimates: &[Estimate], order: &[String]) -> Offsets {
     let mut offsets = Offsets::default();
     for root in order {
@@ -253,32 +330,44 @@ fn solve_offsets(estimates: &[Estimate], order: &[String]) -> Offsets {
         }
         offsets.values.insert(root.clone(), 0.0);
         offsets.reference.insert(root.clone(), root.clone());
-        let mut queue = VecDeque::from([root.clone()]);
-        while let Some(host) = queue.pop_front() {
-            let base = offsets.values[&host];
-            for (a, b, delta, n) in estimates {
-                // delta = (b's clock) − (a's clock) for the same moment, plus latency.
-                let delta = if delta.abs() < LATENCY_SECONDS {
-                    0.0
-                } else {
-                    *delta
-                };
-                let (next, value) = if *a == host {
-                    (b, base - delta)
-                } else if *b == host {
-                    (a, base + delta)
-                } else {
-                    continue;
-                };
-                if !offsets.values.contains_key(next) {
-                    offsets
-                        .values
-                        .insert(next.clone(), (value * 10.0).round() / 10.0);
-                    offsets.samples.insert(next.clone(), *n);
-                    offsets.reference.insert(next.clone(), root.clone());
-                    queue.push_back(next.clone());
-                }
-            }
+        // Hops from the root: on equal support the shorter chain wins, since every hop adds its
+        // own network latency to the estimate.
+        let mut depth: BTreeMap<String, usize> = BTreeMap::from([(root.clone(), 0)]);
+        loop {
+            // The strongest estimate from a placed host of this group to an unplaced host.
+            let next = estimates
+                .iter()
+                .filter_map(|(a, b, delta, n)| {
+                    // delta = (b's clock) − (a's clock) for the same moment, plus latency.
+                    let delta = if delta.abs() < LATENCY_SECONDS {
+                        0.0
+                    } else {
+                        *delta
+                    };
+                    let placed = |h: &String| offsets.values.contains_key(h);
+                    if depth.contains_key(a) && !placed(b) {
+                        Some((b, offsets.values[a] - delta, *n, depth[a] + 1))
+                    } else if depth.contains_key(b) && !placed(a) {
+                        Some((a, offsets.values[b] + delta, *n, depth[b] + 1))
+                    } else {
+                        None
+                    }
+                })
+                .max_by(|x, y| {
+                    x.2.cmp(&y.2)
+                        .then_with(|| y.3.cmp(&x.3))
+                        .then_with(|| y.0.cmp(x.0))
+                });
+            let Some((host, value, n, hops)) = next else {
+                break;
+            };
+            let host = host.clone();
+            offsets
+                .values
+                .insert(host.clone(), (value * 10.0).round() / 10.0);
+            offsets.samples.insert(host.clone(), n);
+            offsets.reference.insert(host.clone(), root.clone());
+            depth.insert(host, hops);
         }
     }
     offsets
@@ -418,12 +507,88 @@ mod tests {
         assert!(!names_match("10.0.0.1", "10.0.0.2"));
     }
 
+    fn cands(deltas: &[f64]) -> Vec<Candidate> {
+        deltas.iter().enumerate().map(|(i, d)| (i, i, *d)).collect()
+    }
+
     #[test]
     fn densest_cluster_ignores_outliers() {
-        let mut d = vec![180.2, 181.0, 179.8, -3000.0, 900.0];
-        let (centre, n) = densest(&mut d).unwrap();
+        let (centre, n) = densest(&cands(&[180.2, 181.0, 179.8, -3000.0, 900.0])).unwrap();
         assert_eq!(n, 3);
-        assert!((centre - 180.2).abs() < 0.5);
+        assert_eq!(centre, 179.8, "offset plus the least delay");
+    }
+
+    /// Regression: with one true pair among unrelated ones, the tie went to the most negative.
+    #[test]
+    fn equally_supported_clusters_prefer_the_smallest_offset() {
+        let (centre, n) = densest(&cands(&[1445.0, -0.9, -2200.0, 600.0])).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(centre, -0.9);
+    }
+
+    /// One view paired with many partners supports a cluster only once.
+    #[test]
+    fn one_view_with_many_partners_counts_once() {
+        let fan: Vec<Candidate> = vec![
+            (0, 1, 300.0),
+            (0, 2, 301.0),
+            (0, 3, 302.0),
+            (5, 6, 0.4),
+            (7, 8, 0.2),
+        ];
+        let (centre, n) = densest(&fan).unwrap();
+        assert_eq!(n, 2);
+        assert!(centre.abs() < 1.0);
+    }
+
+    #[test]
+    fn users_compare_without_domain() {
+        let u = |s: &str| Some(s.to_string());
+        assert!(same_user(&u("CONTOSO\\alice"), &u("alice")));
+        assert!(same_user(
+            &u("alice@contoso.local"),
+            &u("CONTOSO.LOCAL\\Alice")
+        ));
+        assert!(!same_user(&u("CONTOSO\\alice"), &u("CONTOSO\\bob")));
+        assert!(same_user(&None, &u("bob")));
+    }
+
+    /// Regression: a lone pair 13 minutes off set a host's clock (ticket-mixed sample).
+    #[test]
+    fn a_lone_pair_far_from_zero_sets_no_offset() {
+        let mut by_pair = ByPair::new();
+        by_pair.insert(
+            ("a".into(), "b".into()),
+            vec![(0, 0, -810.9), (0, 9, -2000.0)],
+        );
+        by_pair.insert(("e".into(), "f".into()), vec![(6, 7, 180.0)]);
+        by_pair.insert(("a".into(), "c".into()), vec![(1, 1, 4.0)]);
+        by_pair.insert(("d".into(), "b".into()), vec![(2, 3, 810.0), (4, 5, 811.0)]);
+        let hosts: Vec<(String, String)> = estimates(&by_pair)
+            .into_iter()
+            .map(|e| (e.0, e.1))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("a".into(), "c".into()),
+                ("d".into(), "b".into()),
+                ("e".into(), "f".into())
+            ]
+        );
+    }
+
+    /// Regression: a one-pair estimate placed a host before its three-pair estimate was used.
+    #[test]
+    fn offsets_follow_the_best_supported_estimate() {
+        let est = vec![
+            ("alice".to_string(), "srv".to_string(), 836.6, 1),
+            ("alice".to_string(), "gw".to_string(), 0.0, 3),
+            ("gw".to_string(), "srv".to_string(), 65.0, 4),
+        ];
+        let o = solve_offsets(&est, &["alice".into(), "gw".into(), "srv".into()]);
+        assert_eq!(o.values["srv"], -65.0);
+        assert_eq!(o.samples["srv"], 4);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! Takes: input paths and options, `--rules DIR` (added to the embedded pack; same-id rules
 //! replace embedded ones), `--reported-error`.
-//! Produces: the verdict report on stdout or in a file (terminal or JSON).
+//! Produces: the verdict report on stdout or in a file: terminal text (coloured per `--color`),
+//! the versioned JSON report or its JSONL form, one CSV row per attempt, a Markdown summary for
+//! tickets, or a self-contained HTML page.
 
-use super::common::{InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
+use super::common::{ColorArgs, InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rdptriage::analysis::analyze;
@@ -21,6 +23,14 @@ pub enum AnalyzeFormat {
     Terminal,
     /// The versioned JSON report with verdicts.
     Json,
+    /// One attempt per line, each the JSON report's attempt object plus `schema_version`.
+    Jsonl,
+    /// One row per attempt: codes, cause, confidence, first evidence line, missing logs.
+    Csv,
+    /// A summary to paste into a ticket.
+    Markdown,
+    /// One self-contained page (no external resources, no script): timelines and verdicts.
+    Html,
 }
 
 /// Arguments of `analyze`.
@@ -36,6 +46,8 @@ pub struct AnalyzeArgs {
     /// Also load the rules under this folder; a rule with the id of a built-in rule replaces it.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    #[command(flatten)]
+    color: ColorArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -58,9 +70,14 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let config = args.input.config(Some(&args.reported))?;
     let mut analysis = analyze(&config, &args.input.progress())?;
     analysis.apply_rules(&pack);
+    let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
-        AnalyzeFormat::Terminal => report::terminal::write_verdicts(&analysis, out),
+        AnalyzeFormat::Terminal => report::terminal::write_verdicts_styled(&analysis, &style, out),
         AnalyzeFormat::Json => report::json::write(&analysis, "analyze", out),
+        AnalyzeFormat::Jsonl => report::json::write_jsonl(&analysis, out),
+        AnalyzeFormat::Csv => report::csv::write(&analysis, out),
+        AnalyzeFormat::Markdown => report::markdown::write(&analysis, out),
+        AnalyzeFormat::Html => report::html::write(&analysis, out),
     })?;
     Ok(exit_status(&analysis))
 }

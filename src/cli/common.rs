@@ -2,17 +2,19 @@
 //!
 //! Takes: parsed clap arguments.
 //! Produces: a library [`Config`], an output sink (stdout, or a file written atomically through a
-//! temporary file and a rename), and a progress display on stderr when it is a terminal.
+//! temporary file and a rename), a progress display on stderr when it is a terminal, and the
+//! terminal [`Style`] (`--color auto|always|never`, `NO_COLOR`, the terminal's width).
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rdptriage::analysis::Progress;
 use rdptriage::attempt::ReportedError;
 use rdptriage::config::Config;
 use rdptriage::ingest::IngestOptions;
 use rdptriage::ingest::TimeZoneSpec;
 use rdptriage::ingest::watchdog::Meter;
+use rdptriage::report::terminal::Style;
 use rdptriage::source::{InputReport, Source};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -74,6 +76,54 @@ pub struct OutputArgs {
     /// Write the report to this file instead of stdout (atomically: complete or not at all).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// When to colour terminal output.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// When stdout is a terminal, `NO_COLOR` is not set and TERM is not `dumb`.
+    #[default]
+    Auto,
+    /// Always (also into files and pipes, and despite `NO_COLOR`).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Prose is wrapped to the terminal's width, but no wider than this (long lines read badly).
+const MAX_WIDTH: usize = 160;
+
+/// The colour option of commands that print terminal output.
+#[derive(Args, Debug, Clone)]
+pub struct ColorArgs {
+    /// Colour the terminal output.
+    #[arg(long, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl ColorArgs {
+    /// The terminal style for output going to `output`: colour as chosen, wrapped to the
+    /// terminal's width when stdout is a terminal (else the default width).
+    pub fn style(&self, output: &OutputArgs) -> Style {
+        let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_terminal && !no_color && !dumb,
+        };
+        let width = if to_terminal {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(w, _)| usize::from(w.0))
+                .filter(|w| *w > 0)
+                .map(|w| w.min(MAX_WIDTH))
+                .unwrap_or(Style::plain().width)
+        } else {
+            Style::plain().width
+        };
+        Style::new(color, width)
+    }
 }
 
 /// Parse `--since`/`--until`: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DD` (taken as UTC).

@@ -2,9 +2,9 @@
 //!
 //! Takes: input paths and options.
 //! Produces: the normalized event timeline (terminal, JSONL, CSV) or the rebuilt attempts
-//! (terminal, JSON).
+//! (terminal, JSON). Terminal output is coloured per `--color` and wrapped to the terminal.
 
-use super::common::{InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
+use super::common::{ColorArgs, InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use rdptriage::analysis::analyze;
@@ -42,6 +42,8 @@ pub struct EventsArgs {
     #[arg(long, short = 'f', value_enum, default_value_t)]
     format: EventsFormat,
     #[command(flatten)]
+    color: ColorArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -56,6 +58,8 @@ pub struct AttemptsArgs {
     #[arg(long, short = 'f', value_enum, default_value_t)]
     format: AttemptsFormat,
     #[command(flatten)]
+    color: ColorArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -64,10 +68,11 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
     let config = args.input.config(None)?;
     let analysis = analyze(&config, &args.input.progress())?;
     let events = &analysis.timeline.events;
+    let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
         EventsFormat::Terminal => {
-            report::events::write_terminal(events, out)?;
-            report::terminal::write_input_problems(&analysis, out)
+            report::events::write_terminal_styled(events, &style, out)?;
+            report::terminal::write_input_problems_styled(&analysis, &style, out)
         }
         EventsFormat::Jsonl => report::events::write_jsonl(events, out),
         EventsFormat::Csv => report::events::write_csv(events, out),
@@ -85,8 +90,9 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
 pub fn run_attempts(args: AttemptsArgs) -> Result<ExitCode> {
     let config = args.input.config(Some(&args.reported))?;
     let analysis = analyze(&config, &args.input.progress())?;
+    let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
-        AttemptsFormat::Terminal => report::terminal::write_attempts(&analysis, out),
+        AttemptsFormat::Terminal => report::terminal::write_attempts_styled(&analysis, &style, out),
         AttemptsFormat::Json => report::json::write(&analysis, "attempts", out),
     })?;
     Ok(exit_status(&analysis))

@@ -4,8 +4,11 @@
 //! Produces: JSONL (one [`Event`] per line: `time`, `host`, `channel`, `provider`, `event_id`,
 //! `level`, `record_id`, `activity_id`, `fields`, `source` — the shape rdptriage reads back as input
 //! and the inline event shape of rule cases), CSV (one row per event, fields as `name=value`
-//! pairs), or a terminal table.
+//! pairs, then the decoded code fields as `name=NAME` pairs), or a terminal table (code fields
+//! decoded, optionally coloured and wrapped).
 
+use super::codes::event_codes;
+use super::terminal::Style;
 use super::{csv_cell, terminal_safe};
 use crate::event::Event;
 use std::io::{Result, Write};
@@ -20,7 +23,7 @@ pub fn write_jsonl(events: &[Event], out: &mut dyn Write) -> Result<()> {
 }
 
 /// Header of the CSV form.
-pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id,activity_id,fields,source_path,source_position";
+pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id,activity_id,fields,source_path,source_position,codes";
 
 /// One event per row.
 pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
@@ -43,6 +46,7 @@ pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
             fields_text(e),
             e.source.path.to_string(),
             position,
+            codes_text(e),
         ];
         let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
         writeln!(out, "{}", cells.join(","))?;
@@ -60,22 +64,36 @@ pub fn fields_text(e: &Event) -> String {
         .join("; ")
 }
 
-/// A readable timeline, one event per line.
+/// `Value=disconnectReasonAtClientWinsockFDCLOSE; …`: the decoded code fields of an event.
+fn codes_text(e: &Event) -> String {
+    event_codes(e)
+        .into_iter()
+        .map(|(k, d)| format!("{k}={}", d.label()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A readable timeline, one event per line (plain).
 pub fn write_terminal(events: &[Event], out: &mut dyn Write) -> Result<()> {
+    write_terminal_styled(events, &Style::plain(), out)
+}
+
+/// A readable timeline, one event per line (wrapped, code fields decoded), in `style`.
+pub fn write_terminal_styled(events: &[Event], style: &Style, out: &mut dyn Write) -> Result<()> {
     if events.is_empty() {
         writeln!(out, "No relevant events found in the inputs.")?;
     }
     for e in events {
         let kind = e.catalog_entry().map_or("?", |c| c.kind);
-        writeln!(
-            out,
-            "{}  {:<24} {:>5} {:<34} {}",
+        let head = format!(
+            "{}  {:<24} {:>5} {:<34} ",
             e.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
             terminal_safe(&e.host),
             e.event_id,
             kind,
-            terminal_safe(&fields_text(e)),
-        )?;
+        );
+        let fields = terminal_safe(&super::codes::fields_text(e));
+        style.write_wrapped(out, (&head, None), &fields, None)?;
     }
     Ok(())
 }

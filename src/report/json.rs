@@ -15,22 +15,25 @@
 //!       "records", "failed_records", "opaque_records" (trace lines that cannot be decoded,
 //!       counted, never dropped), "first_error", "relevant", "out_of_window", "channels",
 //!       "time_basis" (text forms: utc | timezone <zone> | assumed-utc), "note",
-//!       "status" (read|partial|skipped|unreadable), "reason" } ],
+//!       "status" (read|partial|skipped|unreadable), "reason",
+//!       "folder_host" (collection folder's host when it differs from "host") } ],
 //!   "hosts": [ {                         // sorted by name
 //!       "name", "role" (client|gateway|server|dc|unknown), "roles": [...],
 //!       "clock_offset_seconds" (seconds to add to the host's clock; null = not estimable),
-//!       "clock_reference" (host the offset is relative to), "clock_samples", "events" } ],
+//!       "clock_reference" (the lower-case name of the host the offset is relative to),
+//!       "clock_samples", "events" } ],
 //!   "attempts": [ {                      // sorted by start time
 //!       "id" ("A0001"…), "client", "client_address", "target", "target_address",
 //!       "gateway", "server", "user",
 //!       "started", "ended",              // RFC 3339 UTC, on the reference clock
 //!       "outcome" (succeeded|failed|unknown),
 //!       "codes": {"primary", "primary_hex", "extended", "extended_hex",
-//!                 "extended_source" (reported|server|null), "primary_reported"},
+//!                 "extended_source" (reported|server|null), "primary_reported",
+//!                 "primary_decoded", "extended_decoded"},   // decoded code or null, below
 //!       "seen_by": ["client", "gateway", "server"],
 //!       "events": [ {"role", "time" (corrected), "logged_time" (host clock), "host",
 //!                    "channel", "provider", "event_id", "kind", "record_id", "activity_id",
-//!                    "fields", "source": {"path", "record" | "line"}} ] } ],
+//!                    "fields", "decoded", "source": {"path", "record" | "line"}} ] } ],
 //!   "summary": {"inputs", "records", "failed_records", "relevant_events", "attempts",
 //!               "failed_attempts", "succeeded_attempts", "unknown_attempts"}
 //! }
@@ -46,7 +49,10 @@
 //!                      "channel", "provider", "event_id", "time" (corrected),
 //!                      "logged_time" (host clock), "record_id",
 //!                      "source": {"path", "record" | "line"},
-//!                      "summary" ("Name=value; …" of the event's fields)} ],
+//!                      "summary" ("Name=value; …" of the event's fields),
+//!                      "decoded"} ],
+//!       "evidence_omitted",              // matching events not listed: a selector keeps the
+//!                                        // 20 closest to the attempt (busy hosts log thousands)
 //!       "explain",                       // plain words, placeholders filled in
 //!       "remediation": [ {"text", "commands": [...]} ],   // in order
 //!       "references": [...] },
@@ -59,9 +65,27 @@
 //! and to `summary`: `"failures_by_cause": {"<cause>": count, …}` (sorted by cause). The verdict
 //! ranking (specific before fallback, then confidence, evidence count, id) is documented in
 //! [`crate::verdict`]. `attempts` output has none of these keys.
+//!
+//! A **decoded code** is `{"table", "name" (null when the table has no symbolic names),
+//! "description"}`: the reading of a code in rdptriage's code tables ([`crate::codes`]; `table`
+//! is a [`crate::codes::TableId`] name such as `disconnect_reason`). `primary_decoded` reads the
+//! primary code as a client disconnect reason, `extended_decoded` the extended code as an extended
+//! disconnect reason (else a server error-info or LSM 40 reason); either is null when there is no
+//! code or no table knows it. `decoded` (on events and evidence lines) maps the name of each field
+//! that holds a code (1026 `Value`, LSM 40 `Reason`, 4625 `Status`/`SubStatus`, gateway
+//! `ErrorCode`, Schannel `AlertDesc`, …) to its decoded code; `{}` when there is none. These keys
+//! were added within schema version 1 (additions only).
+//!
+//! `analyze --format jsonl` writes one attempt per line: the same object as an element of
+//! `attempts[]` above, with `"schema_version"` as its first key (every line carries it, so a line
+//! read on its own says which format it is in; no header line to skip). The machine-readable
+//! schema of both is `docs/report.schema.json` (JSON Schema draft 2020-12; `$defs/attempt_line`
+//! for the JSONL lines).
+//!
 //! Times are RFC 3339 in UTC. Field values keep their types: numbers are numbers, hex values are
 //! `"0x…"` strings. Lists are sorted; the same inputs always give byte-identical output.
 
+use super::codes::{self as decode, DecodedCode};
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, AttemptCodes, HostInfo, LinkedEvent, Outcome};
 use crate::event::{Event, Fields, Provenance};
@@ -137,10 +161,28 @@ struct VerdictJson<'a> {
     cause: &'a str,
     title: &'a str,
     confidence: f64,
-    evidence: &'a [Evidence],
+    evidence: Vec<EvidenceJson<'a>>,
+    evidence_omitted: usize,
     explain: &'a str,
     remediation: &'a [RemediationStep],
     references: &'a [String],
+}
+
+/// One evidence line on the wire: the verdict's evidence plus its decoded code fields.
+#[derive(Serialize)]
+struct EvidenceJson<'a> {
+    #[serde(flatten)]
+    evidence: &'a Evidence,
+    decoded: BTreeMap<String, DecodedCode>,
+}
+
+fn evidence_json<'a>(analysis: &'a Analysis, e: &'a Evidence) -> EvidenceJson<'a> {
+    EvidenceJson {
+        evidence: e,
+        decoded: super::evidence_event(analysis, e)
+            .map(decode::event_codes)
+            .unwrap_or_default(),
+    }
 }
 
 fn triage<'a>(analysis: &'a Analysis, a: &Attempt) -> Option<TriageJson<'a>> {
@@ -157,7 +199,12 @@ fn triage<'a>(analysis: &'a Analysis, a: &Attempt) -> Option<TriageJson<'a>> {
             cause: &v.cause,
             title: &v.title,
             confidence: v.confidence,
-            evidence: &v.evidence,
+            evidence: v
+                .evidence
+                .iter()
+                .map(|e| evidence_json(analysis, e))
+                .collect(),
+            evidence_omitted: v.evidence_omitted,
             explain: &v.explain,
             remediation: &v.remediation,
             references: &v.references,
@@ -175,6 +222,8 @@ struct CodesJson<'a> {
     extended_hex: Option<String>,
     extended_source: Option<&'a str>,
     primary_reported: bool,
+    primary_decoded: Option<DecodedCode>,
+    extended_decoded: Option<DecodedCode>,
 }
 
 /// One event of an attempt on the wire.
@@ -191,6 +240,7 @@ pub struct LinkedEventJson<'a> {
     record_id: Option<u64>,
     activity_id: Option<&'a str>,
     fields: &'a Fields,
+    decoded: BTreeMap<String, DecodedCode>,
     source: &'a Provenance,
 }
 
@@ -231,6 +281,8 @@ fn codes(c: &AttemptCodes) -> CodesJson<'_> {
         extended_hex: hex(c.extended),
         extended_source: c.extended_source.as_deref(),
         primary_reported: c.primary_reported,
+        primary_decoded: decode::primary(c),
+        extended_decoded: decode::extended(c),
     }
 }
 
@@ -248,6 +300,7 @@ pub fn linked_event<'a>(event: &'a Event, link: &LinkedEvent) -> LinkedEventJson
         record_id: event.record_id,
         activity_id: event.activity_id.as_deref(),
         fields: &event.fields,
+        decoded: decode::event_codes(event),
         source: &event.source,
     }
 }
@@ -304,6 +357,27 @@ pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
             failures_by_cause: failures_by_cause(analysis),
         },
     }
+}
+
+/// One line of `analyze --format jsonl`: `schema_version`, then the attempt's keys.
+#[derive(Serialize)]
+struct AttemptLine<'a> {
+    schema_version: u32,
+    #[serde(flatten)]
+    attempt: AttemptJson<'a>,
+}
+
+/// Write one attempt per line (see the module docs), in attempt order.
+pub fn write_jsonl(analysis: &Analysis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for a in &analysis.correlation.attempts {
+        let line = AttemptLine {
+            schema_version: SCHEMA_VERSION,
+            attempt: attempt(analysis, a),
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 /// Write the report as pretty JSON followed by a newline.

@@ -1,13 +1,98 @@
 //! Stage 5: reports. Turns an [`crate::analysis::Analysis`] into bytes for people and programs.
 //!
 //! Takes: the finished analysis (it knows nothing of parsing or rules).
-//! Produces: the JSON report ([`json`], versioned, documented there), the events timeline
-//! ([`events`]: JSONL, CSV, terminal) and the terminal view of attempts ([`terminal`]).
-//! Shared helpers here: CSV cell quoting with formula neutralising, terminal-safe text.
+//! Produces: the JSON report and its JSONL form ([`json`], versioned, documented there; schema in
+//! `docs/report.schema.json`), the events timeline ([`events`]: JSONL, CSV, terminal), the
+//! terminal view of attempts and verdicts ([`terminal`], optionally coloured and wrapped), the
+//! self-contained HTML report ([`html`]), the Markdown ticket summary ([`markdown`]) and the
+//! one-row-per-attempt CSV ([`csv`]). Every code shown is decoded ([`codes`]).
+//! Shared helpers here: CSV cell quoting with formula neutralising, terminal-safe text, the clock
+//! wording of a host, and the event behind an evidence line.
 
+pub mod codes;
+pub mod csv;
 pub mod events;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod terminal;
+
+use crate::analysis::Analysis;
+use crate::attempt::{HostInfo, host_key};
+use crate::event::Event;
+use crate::verdict::Evidence;
+
+/// The position in the timeline of the event an evidence line was taken from (found by its
+/// logged time, host and source, the timeline's sort key).
+pub fn evidence_index(analysis: &Analysis, e: &Evidence) -> Option<usize> {
+    let events = &analysis.timeline.events;
+    let key = (
+        e.logged_time,
+        e.host.as_str(),
+        &*e.source.path,
+        e.source.position(),
+    );
+    let i = events.binary_search_by(|x| x.sort_key().cmp(&key)).ok()?;
+    (events[i].source == e.source).then_some(i)
+}
+
+/// The event an evidence line was taken from.
+pub fn evidence_event<'a>(analysis: &'a Analysis, e: &Evidence) -> Option<&'a Event> {
+    evidence_index(analysis, e).map(|i| &analysis.timeline.events[i])
+}
+
+/// Failures per cause, most frequent first, then by cause id (empty when rules were not applied).
+pub fn causes_by_count(analysis: &Analysis) -> Vec<(String, usize)> {
+    let by_cause = json::failures_by_cause(analysis).unwrap_or_default();
+    let mut rows: Vec<(String, usize)> = by_cause.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    rows
+}
+
+/// The channel without the `Microsoft-Windows-` prefix.
+pub fn short_channel(channel: &str) -> &str {
+    channel
+        .strip_prefix("Microsoft-Windows-")
+        .unwrap_or(channel)
+}
+
+/// `1 attempt`, `2 attempts`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The name of a host as logged, given its key (reference hosts are stored by key).
+pub fn host_name<'a>(hosts: &'a [HostInfo], key: &'a str) -> &'a str {
+    hosts
+        .iter()
+        .find(|h| host_key(&h.name) == key)
+        .map_or(key, |h| h.name.as_str())
+}
+
+/// How a host's clock compares with its reference clock, in words: `reference clock`,
+/// `clock 180.7 s ahead of WS-ALICE.contoso.local`, `… behind …`, `clock in line with …`, or
+/// `clock offset unknown`. Raw log text (host names): escape it for the output format.
+pub fn clock_text(host: &HostInfo, hosts: &[HostInfo]) -> String {
+    let (Some(offset), Some(reference)) = (host.clock_offset_seconds, &host.clock_reference) else {
+        return "clock offset unknown (no event linked to another host)".to_string();
+    };
+    if *reference == host_key(&host.name) {
+        return "reference clock".to_string();
+    }
+    let name = host_name(hosts, reference);
+    // The offset is what to add to the host's clock: a negative one means the host is ahead.
+    if offset < 0.0 {
+        format!("clock {:.1} s ahead of {name}", -offset)
+    } else if offset > 0.0 {
+        format!("clock {offset:.1} s behind {name}")
+    } else {
+        format!("clock in line with {name}")
+    }
+}
 
 /// Quote one CSV cell (RFC 4180) and neutralise spreadsheet formulas: a cell starting with
 /// `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` so it is shown as text.

@@ -15,17 +15,19 @@
 //!   Evidence on any other machine never counts for the role.
 //! * A selector holds when it has at least `min_count` matches; `not x` holds when it does not;
 //!   `a then b` holds when some match of `a` is at or before some match of `b`.
-//! * Evidence is the matches of selectors that hold in a positive position of the condition.
+//! * Evidence is the matches of selectors that hold in a positive position of the condition,
+//!   each event once (under the first selector, in rule order, that matched it).
 
 use super::condition::Expr;
 use super::predicate::{self, FieldPredicate};
 use super::{CompiledRule, EventSelector, Role, Scope, SelectorKind};
 use crate::analysis::Analysis;
-use crate::attempt::{Attempt, Outcome, host_key, short_name};
+use crate::attempt::{Attempt, Outcome, Timeline, host_key, short_name};
 use crate::event::catalog::HostRole;
 use crate::event::{Event, FieldValue, Fields};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Names of the attempt facts a `facts` selector can test.
 pub const FACT_NAMES: &[&str] = &[
@@ -66,8 +68,10 @@ pub struct Finding {
     pub confidence: f64,
     /// The rule is a fallback.
     pub fallback: bool,
-    /// Evidence events, in corrected time order.
+    /// Evidence events, in corrected time order (at most [`MAX_MATCHES_PER_SELECTOR`] per selector).
     pub evidence: Vec<Match>,
+    /// Matching events left out of `evidence` because a selector matched more than the cap.
+    pub evidence_omitted: usize,
     /// Captured values by name.
     pub captures: BTreeMap<String, String>,
 }
@@ -115,9 +119,68 @@ pub struct Context<'a> {
     pub hosts: BTreeMap<Role, Vec<String>>,
     /// The attempt facts.
     pub facts: Fields,
+    /// Events per host-scope selector and host, shared by every attempt of a run.
+    pub cache: Option<&'a SelectorCache>,
+}
+
+/// For each host-scope selector and host: the host's events that pass the selector's channel,
+/// provider and field tests, in host-clock order. Those tests do not depend on the attempt, so a
+/// run does them once per host instead of once per attempt (a brute-forced host logs tens of
+/// thousands of matching events, and hundreds of attempts look at them).
+#[derive(Default)]
+pub struct SelectorCache {
+    entries: std::sync::Mutex<SelectorEntries>,
+}
+
+/// (selector address, host key) → the host's events passing the selector's tests.
+type SelectorEntries = HashMap<(usize, String), Arc<Vec<usize>>>;
+
+impl SelectorCache {
+    /// The filtered events of `host` for `sel` (computed on first use).
+    fn events(&self, sel: &EventSelector, timeline: &Timeline, host: &str) -> Arc<Vec<usize>> {
+        let key = (std::ptr::from_ref(sel) as usize, host_key(host));
+        if let Some(found) = self.lock().get(&key) {
+            return found.clone();
+        }
+        let list = Arc::new(filter_host_events(sel, timeline, host));
+        self.lock().entry(key).or_insert(list).clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SelectorEntries> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.
+fn filter_host_events(sel: &EventSelector, timeline: &Timeline, host: &str) -> Vec<usize> {
+    let events = &timeline.events;
+    let mut out: Vec<usize> = if sel.event_ids.is_empty() {
+        timeline.host_events(host).to_vec()
+    } else {
+        sel.event_ids
+            .iter()
+            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
+            .collect()
+    };
+    out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
+    out.sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
+    out
 }
 
 impl<'a> Context<'a> {
+    /// Prepare `attempt`, sharing a run's selector cache.
+    pub fn with_cache(
+        analysis: &'a Analysis,
+        attempt: &'a Attempt,
+        cache: &'a SelectorCache,
+    ) -> Self {
+        Context {
+            cache: Some(cache),
+            ..Context::new(analysis, attempt)
+        }
+    }
+
     /// Prepare `attempt`.
     pub fn new(analysis: &'a Analysis, attempt: &'a Attempt) -> Self {
         let mut hosts = BTreeMap::new();
@@ -134,6 +197,7 @@ impl<'a> Context<'a> {
             attempt,
             hosts,
             facts,
+            cache: None,
         }
     }
 
@@ -274,18 +338,20 @@ pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
         .selectors
         .iter()
         .map(|s| {
-            let matches = match &s.kind {
+            let (matches, total) = match &s.kind {
                 SelectorKind::Events(es) => event_matches(&s.name, es, ctx),
                 SelectorKind::Facts(preds) => {
                     return SelResult {
                         holds: preds.iter().all(|p| p.matches(&ctx.facts)),
                         matches: Vec::new(),
+                        total: 0,
                     };
                 }
             };
             SelResult {
-                holds: matches.len() >= s.min_count,
+                holds: total >= s.min_count,
                 matches,
+                total,
             }
         })
         .collect();
@@ -298,20 +364,30 @@ pub fn evaluate(rule: &CompiledRule, ctx: &Context<'_>) -> Option<Finding> {
         .iter()
         .flat_map(|&i| results[i].matches.iter().cloned())
         .collect();
-    evidence.sort_by_key(|m| (m.corrected_time, m.index, m.selector.clone()));
-    evidence.dedup_by(|a, b| a.index == b.index && a.selector == b.selector);
+    // One line per event: an event matched by several selectors is listed once, under the first
+    // of them in the rule's order (the sort is stable and `positive` is in selector order).
+    evidence.sort_by_key(|m| (m.corrected_time, m.index));
+    evidence.dedup_by_key(|m| m.index);
+    let evidence_omitted = positive
+        .iter()
+        .map(|&i| results[i].total - results[i].matches.len())
+        .sum();
     Some(Finding {
         rule_id: rule.id.clone(),
         confidence: rule.confidence,
         fallback: rule.fallback,
         evidence,
+        evidence_omitted,
         captures: captures(rule, ctx, &results, &positive),
     })
 }
 
 struct SelResult {
     holds: bool,
+    /// The matches kept (see [`MAX_MATCHES_PER_SELECTOR`]).
     matches: Vec<Match>,
+    /// How many events matched in all.
+    total: usize,
 }
 
 fn eval(e: &Expr, r: &[SelResult]) -> bool {
@@ -405,10 +481,25 @@ fn window(sel: &EventSelector, attempt: &Attempt) -> (DateTime<Utc>, DateTime<Ut
     (attempt.started - sel.before, end + sel.after)
 }
 
-fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Match> {
+/// Matches kept per selector. Every match is counted (for `min_count`), but a busy host can log
+/// tens of thousands of the same event in a window (a brute-forced DC's Schannel errors): only the
+/// ones closest to the attempt are kept as evidence, and the rest are reported as omitted.
+pub const MAX_MATCHES_PER_SELECTOR: usize = 20;
+
+/// A matching event before it is kept as evidence.
+struct Hit {
+    index: usize,
+    role: HostRole,
+    corrected_time: DateTime<Utc>,
+}
+
+/// The selector's matches (at most [`MAX_MATCHES_PER_SELECTOR`], closest to the attempt, in time
+/// order) and how many events matched in all.
+fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Match>, usize) {
     let (lo, hi) = window(sel, ctx.attempt);
     let events = &ctx.analysis.timeline.events;
-    let mut out = Vec::new();
+    let mut hits = Vec::new();
+    let mut host_total = None;
     match sel.scope {
         Scope::Attempt => {
             for l in &ctx.attempt.events {
@@ -417,8 +508,7 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Matc
                     && l.corrected_time <= hi
                     && event_fits(sel, &events[l.index])
                 {
-                    out.push(Match {
-                        selector: name.to_string(),
+                    hits.push(Hit {
                         index: l.index,
                         role: l.role,
                         corrected_time: l.corrected_time,
@@ -427,16 +517,55 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> Vec<Matc
             }
         }
         Scope::Host => {
+            let mut counted = 0;
             for role in host_roles(sel.role) {
                 for host in ctx.hosts_for(role) {
-                    host_matches(name, sel, ctx, host, role, (lo, hi), &mut out);
+                    counted += host_matches(sel, ctx, host, role, (lo, hi), &mut hits);
                 }
             }
-            out.sort_by_key(|m| (m.corrected_time, m.index));
-            out.dedup_by_key(|m| m.index);
+            // One host and one event id give hits already in time order.
+            if !hits.is_sorted_by_key(|h| (h.corrected_time, h.index)) {
+                hits.sort_by_key(|h| (h.corrected_time, h.index));
+            }
+            let before = hits.len();
+            hits.dedup_by_key(|h| h.index);
+            host_total = Some(counted - (before - hits.len()));
         }
     }
-    out
+    let total = host_total.unwrap_or(hits.len()).max(hits.len());
+    if total > MAX_MATCHES_PER_SELECTOR {
+        hits = closest(hits, ctx.attempt.started, MAX_MATCHES_PER_SELECTOR);
+    }
+    let matches = hits
+        .into_iter()
+        .map(|h| Match {
+            selector: name.to_string(),
+            index: h.index,
+            role: h.role,
+            corrected_time: h.corrected_time,
+        })
+        .collect();
+    (matches, total)
+}
+
+/// The `k` hits closest in time to `start`, in time order (`hits` is in time order).
+fn closest(hits: Vec<Hit>, start: DateTime<Utc>, k: usize) -> Vec<Hit> {
+    let mid = hits.partition_point(|h| h.corrected_time < start);
+    let (mut lo, mut hi) = (mid, mid); // the kept range is hits[lo..hi]
+    while hi - lo < k {
+        let take_left = match (lo.checked_sub(1), hits.get(hi)) {
+            (Some(l), Some(r)) => start - hits[l].corrected_time <= r.corrected_time - start,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_left {
+            lo -= 1;
+        } else {
+            hi += 1;
+        }
+    }
+    hits.into_iter().skip(lo).take(hi - lo).collect()
 }
 
 fn host_roles(role: Role) -> Vec<Role> {
@@ -456,48 +585,49 @@ fn host_role(role: Role) -> HostRole {
     }
 }
 
+/// Add `host`'s matches in the window to `out`; returns how many events matched. With the run's
+/// cache only the closest [`MAX_MATCHES_PER_SELECTOR`] are added (the rest are only counted).
 fn host_matches(
-    name: &str,
     sel: &EventSelector,
     ctx: &Context<'_>,
     host: &str,
     role: Role,
     (lo, hi): (DateTime<Utc>, DateTime<Utc>),
-    out: &mut Vec<Match>,
-) {
+    out: &mut Vec<Hit>,
+) -> usize {
     let corr = &ctx.analysis.correlation;
     let timeline = &ctx.analysis.timeline;
     let events = &timeline.events;
-    // Only the selector's event ids are walked (all events when it names none).
-    let lists: Vec<&[usize]> = if sel.event_ids.is_empty() {
-        vec![timeline.host_events(host)]
-    } else {
-        sel.event_ids
-            .iter()
-            .map(|&id| timeline.host_events_with_id(host, id))
-            .collect()
-    };
-    // Host events are in host-clock order; search with a margin, then test corrected times.
+    // Host events are in host-clock order: search the window in host time.
     let offset = Duration::milliseconds((corr.offset_of(host) * 1000.0).round() as i64);
     let (from, to) = (lo - offset, hi - offset);
-    for indices in lists {
-        let first = indices.partition_point(|&i| events[i].time < from);
-        for &i in &indices[first..] {
-            let e = &events[i];
-            if e.time > to {
-                break;
-            }
-            // Every event here is `host`'s: its offset is already known (no per-event look-up).
-            if event_fits(sel, e) {
-                out.push(Match {
-                    selector: name.to_string(),
-                    index: i,
-                    role: host_role(role),
-                    corrected_time: e.time + offset,
-                });
-            }
+    let hit = |i: usize| Hit {
+        index: i,
+        role: host_role(role),
+        corrected_time: events[i].time + offset,
+    };
+    if let Some(cache) = ctx.cache {
+        let list = cache.events(sel, timeline, host);
+        let first = list.partition_point(|&i| events[i].time < from);
+        let last = list.partition_point(|&i| events[i].time <= to);
+        let window: Vec<Hit> = list[first..last].iter().map(|&i| hit(i)).collect();
+        let count = window.len();
+        out.extend(closest(
+            window,
+            ctx.attempt.started,
+            MAX_MATCHES_PER_SELECTOR,
+        ));
+        return count;
+    }
+    let mut count = 0;
+    for &i in &filter_host_events(sel, timeline, host) {
+        let t = events[i].time;
+        if t >= from && t <= to {
+            out.push(hit(i));
+            count += 1;
         }
     }
+    count
 }
 
 fn role_fits(want: Role, have: HostRole) -> bool {
@@ -509,16 +639,22 @@ pub fn event_fits(sel: &EventSelector, e: &Event) -> bool {
     if !sel.event_ids.is_empty() && !sel.event_ids.contains(&e.event_id) {
         return false;
     }
-    if let Some(c) = &sel.channel
-        && !c.eq_ignore_ascii_case(&e.channel)
-    {
-        return false;
-    }
-    if let Some(p) = &sel.provider
-        && !provider_matches(p, &e.provider)
-    {
-        return false;
-    }
+    names_fit(sel, e) && fields_fit(sel, e)
+}
+
+/// Channel and provider.
+fn names_fit(sel: &EventSelector, e: &Event) -> bool {
+    sel.channel
+        .as_ref()
+        .is_none_or(|c| c.eq_ignore_ascii_case(&e.channel))
+        && sel
+            .provider
+            .as_ref()
+            .is_none_or(|p| provider_matches(p, &e.provider))
+}
+
+/// Field predicates.
+fn fields_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.predicates
         .iter()
         .all(|p: &FieldPredicate| p.matches(&e.fields))

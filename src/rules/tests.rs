@@ -3,7 +3,7 @@
 //! file:line:col.
 
 use super::compile::compile_rule;
-use super::engine::{Context, evaluate};
+use super::engine::{self, Context, evaluate};
 use super::{CompiledRule, RulePack};
 use crate::analysis::Analysis;
 use crate::attempt::tests_support::ev;
@@ -313,6 +313,74 @@ fn min_count_and_captures() {
     let v = crate::verdict::judge_attempt(&a, &pack, attempt);
     assert_eq!(v.explain, "alert 48 on s1 for 0x904 (2308)");
     assert_eq!(v.evidence[0].selector, "e");
+}
+
+/// Regression: a brute-forced DC logged 29,205 Schannel 36874 events; every verdict listed all of
+/// them (5 GB of JSON, 2.8 GB of memory). Every match is counted, the closest are kept.
+#[test]
+fn evidence_is_capped_but_every_match_counts() {
+    let r = rule(
+        "t.many",
+        "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    provider: Schannel\n    event_id: 36888\n    scope: host\n    window: {before: 1h, after: 1h}\n    min_count: 30\ncondition: e\nconfidence: 0.5\n",
+    );
+    let many: Vec<Event> = (0..100)
+        .map(|i| {
+            ev(
+                "s1",
+                SYSTEM,
+                36888,
+                -1800 + i * 30,
+                None,
+                &[("AlertDesc", "48")],
+            )
+        })
+        .collect();
+    let a = analysis(with(many));
+    let attempt = a
+        .correlation
+        .attempts
+        .iter()
+        .find(|x| x.outcome == attempt::Outcome::Failed)
+        .unwrap();
+    let f = evaluate(&r, &Context::new(&a, attempt)).expect("30 of 100 matches are enough");
+    assert_eq!(f.evidence.len(), engine::MAX_MATCHES_PER_SELECTOR);
+    assert_eq!(f.evidence_omitted, 100 - engine::MAX_MATCHES_PER_SELECTOR);
+    let start = attempt.started;
+    let farthest_kept = f
+        .evidence
+        .iter()
+        .map(|m| (m.corrected_time - start).num_seconds().abs())
+        .max()
+        .unwrap();
+    assert!(
+        farthest_kept <= 330,
+        "the kept matches are the closest: {farthest_kept}s"
+    );
+    assert!(
+        f.evidence
+            .windows(2)
+            .all(|w| w[0].corrected_time <= w[1].corrected_time)
+    );
+}
+
+/// Two selectors matching the same event (a linked one and a host-wide one) give one evidence
+/// line, under the selector written first.
+#[test]
+fn an_event_matched_by_two_selectors_is_evidence_once() {
+    let r = rule(
+        "t.twice",
+        "title: t\nexplain: x\nevidence:\n  linked:\n    role: server\n    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational\n    event_id: 131\n  anywhere:\n    role: server\n    channel: Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational\n    event_id: 131\n    scope: host\ncondition: anywhere and linked\nconfidence: 0.5\n",
+    );
+    let a = analysis(base());
+    let attempt = a
+        .correlation
+        .attempts
+        .iter()
+        .find(|x| x.outcome == attempt::Outcome::Failed)
+        .unwrap();
+    let f = evaluate(&r, &Context::new(&a, attempt)).unwrap();
+    assert_eq!(f.evidence.len(), 1, "{:?}", f.evidence);
+    assert_eq!(f.evidence[0].selector, "linked");
 }
 
 #[test]
