@@ -206,7 +206,20 @@ pub fn write_output(
             write(&mut lock).context("writing to stdout")?;
             lock.flush().context("writing to stdout")?;
         }
+        Some(path) if is_special(path) => {
+            // A device or FIFO (`-o /dev/null`, `-o /dev/stdout`, a named pipe): write to it in
+            // place. Renaming a file over it would replace the device node itself.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            write_and_sync(&mut file, write)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         Some(path) => {
+            // Through a symbolic link, replace the file it points to, not the link.
+            let resolved = std::fs::canonicalize(path).ok();
+            let path = resolved.as_deref().unwrap_or(path);
             let dir = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -227,6 +240,11 @@ pub fn write_output(
         }
     }
     Ok(())
+}
+
+/// True when `path` exists and (through symbolic links) is not a regular file or directory.
+fn is_special(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Write the report into `file` through a buffer, flush it and sync it to disk.

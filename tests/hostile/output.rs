@@ -130,3 +130,85 @@ fn escape_sequences_in_file_names_and_fields_never_reach_the_terminal() {
         }
     }
 }
+
+#[test]
+fn a_device_or_pipe_given_as_output_is_written_to_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO with a reader: the report goes through it and the FIFO stays a FIFO.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+    };
+    let out = rdptriage()
+        .args(["attempts", "--format", "json", "--quiet", "-o"])
+        .arg(&fifo)
+        .arg(fixture())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = reader.join().unwrap();
+    serde_json::from_slice::<serde_json::Value>(&got).expect("the report came through the FIFO");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(temp_files(dir.path()).is_empty());
+
+    // A character device (needs root to make one; /dev/null itself is never touched by tests).
+    let null = dir.path().join("null");
+    let mknod = std::process::Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status();
+    if mknod.is_ok_and(|s| s.success()) {
+        let out = rdptriage()
+            .args(["attempts", "--format", "json", "--quiet", "-o"])
+            .arg(&null)
+            .arg(fixture())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let kind = std::fs::metadata(&null).unwrap().file_type();
+        assert!(
+            kind.is_char_device(),
+            "-o on a device must not replace the device node"
+        );
+    } else {
+        eprintln!("mknod not permitted (not root): the device case was not checked");
+    }
+}
+
+#[test]
+fn a_symlink_given_as_output_keeps_the_link_and_replaces_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = rdptriage()
+        .args(["attempts", "--format", "json", "--quiet", "-o"])
+        .arg(&link)
+        .arg(fixture())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).expect("the target holds the report");
+    assert!(temp_files(dir.path()).is_empty());
+}
