@@ -84,3 +84,23 @@ impl Lcg {
 pub fn reads_despite_permissions(path: &std::path::Path) -> bool {
     std::fs::File::open(path).is_ok()
 }
+
+/// Check one `inputs[]` entry against `docs/report.schema.json` (`$defs/input`).
+pub fn assert_input_matches_schema(input: &serde_json::Value) {
+    let text = std::fs::read_to_string("docs/report.schema.json").expect("schema file");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let one = serde_json::json!({
+        "$schema": schema["$schema"],
+        "$defs": schema["$defs"],
+        "$ref": "#/$defs/input",
+    });
+    let validator = jsonschema::draft202012::new(&one).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(input)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{input} does not match the schema: {errors:?}"
+    );
+}

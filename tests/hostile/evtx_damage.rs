@@ -120,6 +120,7 @@ fn the_binary_reports_recovered_records_and_can_skip_them() {
         crate::util::json_of(&out)["inputs"][0].clone()
     };
     let with = run(&[]);
+    super::assert_input_matches_schema(&with);
     assert_eq!(
         (with["records"].as_u64(), with["recovered"].as_u64()),
         (Some(25), Some(15))

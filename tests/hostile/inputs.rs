@@ -394,6 +394,7 @@ fn the_binary_accounts_for_every_broken_input_and_exits_3() {
         assert!(paths.contains(&p.as_str()), "{p} missing from {paths:?}");
     }
     for i in json["inputs"].as_array().unwrap() {
+        super::assert_input_matches_schema(i);
         assert!(i["status"].is_string(), "{i}");
         if i["status"] != "read" {
             assert!(
