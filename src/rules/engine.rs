@@ -22,12 +22,15 @@ use super::condition::Expr;
 use super::predicate::{self, FieldPredicate};
 use super::{CompiledRule, EventSelector, Role, Scope, SelectorKind};
 use crate::analysis::Analysis;
-use crate::attempt::{Attempt, Outcome, Timeline, host_key, short_name};
+use crate::attempt::{Attempt, host_key, short_name};
 use crate::event::catalog::HostRole;
 use crate::event::{Event, FieldValue, Fields};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use super::facts::facts;
+pub use super::host_index::SelectorCache;
+use super::host_index::filter_host_events;
 
 /// Names of the attempt facts a `facts` selector can test.
 pub const FACT_NAMES: &[&str] = &[
@@ -123,51 +126,6 @@ pub struct Context<'a> {
     pub cache: Option<&'a SelectorCache>,
 }
 
-/// For each host-scope selector and host: the host's events that pass the selector's channel,
-/// provider and field tests, in host-clock order. Those tests do not depend on the attempt, so a
-/// run does them once per host instead of once per attempt (a brute-forced host logs tens of
-/// thousands of matching events, and hundreds of attempts look at them).
-#[derive(Default)]
-pub struct SelectorCache {
-    entries: std::sync::Mutex<SelectorEntries>,
-}
-
-/// (selector address, host key) → the host's events passing the selector's tests.
-type SelectorEntries = HashMap<(usize, String), Arc<Vec<usize>>>;
-
-impl SelectorCache {
-    /// The filtered events of `host` for `sel` (computed on first use).
-    fn events(&self, sel: &EventSelector, timeline: &Timeline, host: &str) -> Arc<Vec<usize>> {
-        let key = (std::ptr::from_ref(sel) as usize, host_key(host));
-        if let Some(found) = self.lock().get(&key) {
-            return found.clone();
-        }
-        let list = Arc::new(filter_host_events(sel, timeline, host));
-        self.lock().entry(key).or_insert(list).clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, SelectorEntries> {
-        // A panic while holding the lock cannot leave the map half-written: recover it.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.
-fn filter_host_events(sel: &EventSelector, timeline: &Timeline, host: &str) -> Vec<usize> {
-    let events = &timeline.events;
-    let mut out: Vec<usize> = if sel.event_ids.is_empty() {
-        timeline.host_events(host).to_vec()
-    } else {
-        sel.event_ids
-            .iter()
-            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
-            .collect()
-    };
-    out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
-    out.sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
-    out
-}
-
 impl<'a> Context<'a> {
     /// Prepare `attempt`, sharing a run's selector cache.
     pub fn with_cache(
@@ -247,89 +205,6 @@ fn server_by_target(analysis: &Analysis, attempt: &Attempt, target: &str) -> Opt
         .find(|(k, _)| **k == t_key || short_name(k) == t_short)
         .and_then(|(_, idx)| idx.first())
         .map(|&i| analysis.timeline.events[i].host.clone())
-}
-
-/// The facts of an attempt, as fields a `facts` selector can test.
-pub fn facts(analysis: &Analysis, attempt: &Attempt) -> Fields {
-    let text = |v: &Option<String>| v.clone().map_or(FieldValue::Null, FieldValue::Text);
-    let code = |v: Option<u64>| v.map_or(FieldValue::Null, FieldValue::Hex);
-    let mut f = Fields::new();
-    f.insert(
-        "clock_offset_seconds".into(),
-        FieldValue::Float(clock_spread(analysis, attempt)),
-    );
-    f.insert(
-        "connected".into(),
-        FieldValue::Bool(connected(analysis, attempt)),
-    );
-    f.insert(
-        "seen_by".into(),
-        FieldValue::List(
-            attempt
-                .seen_by
-                .iter()
-                .map(|r| FieldValue::Text(r.as_str().into()))
-                .collect(),
-        ),
-    );
-    let outcome = match attempt.outcome {
-        Outcome::Succeeded => "succeeded",
-        Outcome::Failed => "failed",
-        Outcome::Unknown => "unknown",
-    };
-    f.insert("outcome".into(), FieldValue::Text(outcome.into()));
-    f.insert("primary".into(), code(attempt.codes.primary));
-    f.insert("extended".into(), code(attempt.codes.extended));
-    f.insert(
-        "extended_source".into(),
-        text(&attempt.codes.extended_source),
-    );
-    f.insert(
-        "primary_reported".into(),
-        FieldValue::Bool(attempt.codes.primary_reported),
-    );
-    f.insert("client".into(), text(&attempt.client));
-    f.insert("gateway".into(), text(&attempt.gateway));
-    f.insert("server".into(), text(&attempt.server));
-    f.insert("target".into(), text(&attempt.target));
-    f.insert("user".into(), text(&attempt.user));
-    f
-}
-
-/// The largest clock difference, in seconds, between the attempt's machines whose offsets are
-/// known (against the reference clock when only one is known), rounded to 0.1 s.
-fn clock_spread(analysis: &Analysis, attempt: &Attempt) -> f64 {
-    let offsets = &analysis.correlation.offsets;
-    let known: Vec<f64> = [&attempt.client, &attempt.gateway, &attempt.server]
-        .into_iter()
-        .flatten()
-        .filter_map(|h| offsets.get(&host_key(h)).copied())
-        .collect();
-    let spread = match known.as_slice() {
-        [] => 0.0,
-        [one] => one.abs(),
-        many => {
-            let max = many.iter().copied().fold(f64::MIN, f64::max);
-            let min = many.iter().copied().fold(f64::MAX, f64::min);
-            max - min
-        }
-    };
-    (spread * 10.0).round() / 10.0
-}
-
-/// The attempt reached a session: client 1025/1027, LSM 21/22/25, or a type 10/7 logon.
-fn connected(analysis: &Analysis, attempt: &Attempt) -> bool {
-    attempt.events.iter().any(|l| {
-        let e = &analysis.timeline.events[l.index];
-        match e.catalog_entry().map(|c| c.kind) {
-            Some("client.connected" | "client.logged_on") => true,
-            Some(
-                "server.session_logon" | "server.shell_started" | "server.session_reconnected",
-            ) => true,
-            Some("security.logon") => matches!(e.field_u64("LogonType"), Some(7 | 10)),
-            _ => false,
-        }
-    })
 }
 
 /// Evaluate `rule` for the prepared attempt (the caller checks [`applicability`] first).
@@ -643,7 +518,7 @@ pub fn event_fits(sel: &EventSelector, e: &Event) -> bool {
 }
 
 /// Channel and provider.
-fn names_fit(sel: &EventSelector, e: &Event) -> bool {
+pub(super) fn names_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.channel
         .as_ref()
         .is_none_or(|c| c.eq_ignore_ascii_case(&e.channel))
@@ -654,7 +529,7 @@ fn names_fit(sel: &EventSelector, e: &Event) -> bool {
 }
 
 /// Field predicates.
-fn fields_fit(sel: &EventSelector, e: &Event) -> bool {
+pub(super) fn fields_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.predicates
         .iter()
         .all(|p: &FieldPredicate| p.matches(&e.fields))

@@ -1,0 +1,65 @@
+//! Per-run index of the events each host-scope selector can match.
+//!
+//! Takes: a rule selector, the timeline, and a host.
+//! Produces: [`SelectorCache`] — for each host-scope selector and host, the host's events that pass
+//! the selector's id, channel, provider and field tests, in host-clock order. Those tests do not
+//! depend on the attempt, so a run does them once per host instead of once per attempt (a
+//! brute-forced host logs tens of thousands of matching events, and hundreds of attempts look at
+//! them); each attempt then only binary-searches its time window.
+
+use super::EventSelector;
+use super::engine::{fields_fit, names_fit};
+use crate::attempt::{Timeline, host_key};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The filtered events per (selector, host) of one run; shared by the attempts evaluated in it.
+#[derive(Default)]
+pub struct SelectorCache {
+    entries: std::sync::Mutex<SelectorEntries>,
+}
+
+/// (selector address, host key) → the host's events passing the selector's tests.
+type SelectorEntries = HashMap<(usize, String), Arc<Vec<usize>>>;
+
+impl SelectorCache {
+    /// The filtered events of `host` for `sel` (computed on first use).
+    pub(super) fn events(
+        &self,
+        sel: &EventSelector,
+        timeline: &Timeline,
+        host: &str,
+    ) -> Arc<Vec<usize>> {
+        let key = (std::ptr::from_ref(sel) as usize, host_key(host));
+        if let Some(found) = self.lock().get(&key) {
+            return found.clone();
+        }
+        let list = Arc::new(filter_host_events(sel, timeline, host));
+        self.lock().entry(key).or_insert(list).clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SelectorEntries> {
+        // A panic while holding the lock cannot leave the map half-written: recover it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.
+pub(super) fn filter_host_events(
+    sel: &EventSelector,
+    timeline: &Timeline,
+    host: &str,
+) -> Vec<usize> {
+    let events = &timeline.events;
+    let mut out: Vec<usize> = if sel.event_ids.is_empty() {
+        timeline.host_events(host).to_vec()
+    } else {
+        sel.event_ids
+            .iter()
+            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
+            .collect()
+    };
+    out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
+    out.sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
+    out
+}
