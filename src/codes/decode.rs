@@ -6,7 +6,7 @@
 //! the cause ids the pair rules in and out (with reasons), and the logs to collect next
 //! ([`LogHint`], each with its `wevtutil epl` command).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::guidance::{Entry, Guidance, guidance};
 use super::{CodeMatch, TableId, lookup, lookup_in};
@@ -18,31 +18,8 @@ const EXTENDED_TABLES: [TableId; 3] = [
     TableId::Lsm40Reason,
 ];
 
-/// Which machine a log is collected on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// The machine running the Remote Desktop client.
-    Client,
-    /// The RD Gateway server.
-    Gateway,
-    /// The session host (the RDP server).
-    Server,
-    /// A domain controller.
-    Dc,
-}
-
-impl Role {
-    /// `client`, `gateway`, `server` or `dc`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Client => "client",
-            Role::Gateway => "gateway",
-            Role::Server => "server",
-            Role::Dc => "dc",
-        }
-    }
-}
+/// Which machine a log is collected on: the same roles the event catalog uses.
+pub use crate::event::catalog::HostRole as Role;
 
 /// A log to collect next: on which machine, which channel, and what to look for in it.
 #[derive(Clone, Debug, PartialEq, Eq)]

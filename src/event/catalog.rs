@@ -293,7 +293,7 @@ pub fn is_relevant(channel: &str, provider: &str, event_id: u32) -> bool {
 
 /// Provider names appear with and without the `Microsoft-Windows-` prefix across Windows versions
 /// (`Schannel` vs `Microsoft-Windows-Schannel`), and with varying case.
-fn provider_matches(known: &str, actual: &str) -> bool {
+pub fn provider_matches(known: &str, actual: &str) -> bool {
     fn strip(s: &str) -> &str {
         match s.get(..18) {
             Some(p) if p.eq_ignore_ascii_case("Microsoft-Windows-") => &s[18..],

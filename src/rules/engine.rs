@@ -23,7 +23,7 @@ use super::predicate::{self, FieldPredicate};
 use super::{CompiledRule, EventSelector, Role, Scope, SelectorKind};
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, host_key, short_name};
-use crate::event::catalog::HostRole;
+use crate::event::catalog::{HostRole, provider_matches};
 use crate::event::{Event, FieldValue, Fields};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -533,15 +533,4 @@ pub(super) fn fields_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.predicates
         .iter()
         .all(|p: &FieldPredicate| p.matches(&e.fields))
-}
-
-/// Provider names with or without the `Microsoft-Windows-` prefix, any case.
-pub fn provider_matches(want: &str, have: &str) -> bool {
-    fn strip(s: &str) -> &str {
-        match s.get(..18) {
-            Some(p) if p.eq_ignore_ascii_case("Microsoft-Windows-") => &s[18..],
-            _ => s,
-        }
-    }
-    want.eq_ignore_ascii_case(have) || strip(want).eq_ignore_ascii_case(strip(have))
 }

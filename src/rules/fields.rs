@@ -6,7 +6,7 @@
 //! real logs). Classic events with unnamed data get `param1`, `param2`… from the readers. An event
 //! missing from this table is simply not checked.
 
-use super::engine::provider_matches;
+use crate::event::catalog::provider_matches;
 use crate::event::catalog::{
     GATEWAY_OPERATIONAL, LSM_OPERATIONAL, RCM_OPERATIONAL, RCM_PROVIDER, RDPCLIENT_OPERATIONAL,
     RDPCORETS_ADMIN, RDPCORETS_OPERATIONAL, SECURITY_AUDITING, Scope,
