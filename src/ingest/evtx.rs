@@ -33,7 +33,6 @@ enum Rendered {
     Ok {
         channel: String,
         provider: String,
-        event_id: u32,
         host: String,
         event: Option<Box<Event>>,
     },
@@ -145,7 +144,6 @@ fn skip_without_rendering(
     Some(Rendered::Ok {
         channel: channel.clone(),
         provider: provider.clone(),
-        event_id: values.event_id,
         host: literals.host.clone(),
         event: None,
     })
@@ -283,20 +281,20 @@ fn collect(rendered: Rendered, recovered: bool, collector: &mut Collector) {
     match rendered {
         Rendered::Ok {
             channel,
-            provider,
-            event_id,
             host,
             event,
+            ..
         } => {
-            let wanted = if recovered {
-                collector.wants_recovered(&channel, &provider, event_id)
+            // `event` is built only for relevant records: no second catalog look-up here.
+            if recovered {
+                collector.count_recovered();
             } else {
-                collector.wants(&channel, &provider, event_id, &host)
-            };
+                collector.count(&channel, &host);
+            }
             match event {
-                Some(event) if wanted && recovered => collector.push_recovered(*event),
-                Some(event) if wanted => collector.push(*event),
-                _ => {}
+                Some(event) if recovered => collector.push_recovered(*event),
+                Some(event) => collector.push(*event),
+                None => {}
             }
         }
         Rendered::Bad(_, _) if recovered => {}
@@ -340,7 +338,6 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
     Rendered::Ok {
         channel: header.channel,
         provider: header.provider,
-        event_id: header.event_id,
         host: header.host,
         event,
     }

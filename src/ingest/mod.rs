@@ -153,11 +153,9 @@ impl Collector {
         self.stopped.get_or_insert(reason);
     }
 
-    /// Count a stale record carved from unallocated space (not counted in `records`); true when
-    /// the caller should build its event and call [`Collector::push_recovered`].
-    pub fn wants_recovered(&mut self, channel: &str, provider: &str, event_id: u32) -> bool {
+    /// Count a recovered record whose relevance the reader decided itself.
+    pub fn count_recovered(&mut self) {
         self.report.recovered += 1;
-        catalog::is_relevant(channel, provider, event_id)
     }
 
     /// Keep a relevant recovered event (time window applies; duplicates of live records of the
@@ -185,6 +183,13 @@ impl Collector {
     /// Count a record that was read; true when the caller should build its fields and call
     /// [`Collector::push`]. Call once per successfully read record, relevant or not.
     pub fn wants(&mut self, channel: &str, provider: &str, event_id: u32, host: &str) -> bool {
+        self.count(channel, host);
+        catalog::is_relevant(channel, provider, event_id)
+    }
+
+    /// Count a record that was read, when the reader decided its relevance itself (the EVTX
+    /// reader does, from the template values, before rendering).
+    pub fn count(&mut self, channel: &str, host: &str) {
         self.report.records += 1;
         if !channel.is_empty() && !self.channels.contains(channel) {
             self.channels.insert(channel.to_string());
@@ -197,7 +202,6 @@ impl Collector {
                 }
             }
         }
-        catalog::is_relevant(channel, provider, event_id)
     }
 
     /// Keep a relevant event (applies the time window).
