@@ -81,8 +81,12 @@ print("" if dirty else next_id - first)' "$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Only the Rust crate's evtx_dump counts: python-evtx installs a console script of the same name
+# (a pyenv shim that may not even run), which is neither the reader we mean nor reliable.
 have_evtx_dump=0
-command -v evtx_dump >/dev/null && have_evtx_dump=1
+if command -v evtx_dump >/dev/null && evtx_dump --version 2>/dev/null | grep -q '^EVTX Parser'; then
+    have_evtx_dump=1
+fi
 width=$(find "$dir" -type f -name '*.evtx' | awk -v d="$dir/" '{ n = length($0) - length(d); if (n > w) w = n } END { print (w > 44 ? w : 44) }')
 
 failures=0
