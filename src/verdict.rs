@@ -333,7 +333,11 @@ fn rule_gaps(ctx: &Context<'_>, rule: &CompiledRule) -> Vec<(Role, Option<String
             out.push((req.role, None, req.channel.clone()));
         }
         for h in hosts {
-            if !ctx.analysis.log_supplied(h, &req.channel) {
+            let supplied = match ctx.cache {
+                Some(cache) => cache.log_supplied(ctx.analysis, h, &req.channel),
+                None => ctx.analysis.log_supplied(h, &req.channel),
+            };
+            if !supplied {
                 out.push((req.role, Some(h.clone()), req.channel.clone()));
             }
         }

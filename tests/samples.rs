@@ -362,3 +362,32 @@ fn every_failed_attempt_gets_its_expected_cause() {
         .collect();
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// The direct route (events built from template values) and the rendering route (every record
+/// rendered to JSON and parsed) give the same events and the same accounting for every sample.
+#[test]
+fn events_built_from_template_values_equal_those_of_rendering_every_record() {
+    use rdptriage::ingest::{IngestOptions, ingest_all};
+    let found = rdptriage::source::discover(&[samples_dir()]);
+    let direct = ingest_all(&found.sources, &IngestOptions::default(), &|_, _| {});
+    let rendered = ingest_all(
+        &found.sources,
+        &IngestOptions {
+            render_every_record: true,
+            ..IngestOptions::default()
+        },
+        &|_, _| {},
+    );
+    let mut evtx_events = 0;
+    for (d, r) in direct.iter().zip(&rendered) {
+        assert_eq!(d.report, r.report, "{}", d.report.path);
+        assert_eq!(d.events, r.events, "{}", d.report.path);
+        if d.report.path.ends_with(".evtx") {
+            evtx_events += d.events.len();
+        }
+    }
+    assert!(
+        evtx_events > 500,
+        "the samples hold EVTX events: {evtx_events}"
+    );
+}

@@ -11,6 +11,7 @@
 pub mod catalog;
 mod value;
 
+pub(crate) use value::parse_hex;
 pub use value::{FieldValue, parse_number};
 
 use chrono::{DateTime, Utc};

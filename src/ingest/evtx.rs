@@ -6,13 +6,13 @@
 //! compact JSON rendering, and no checksum validation (validation drops whole chunks of dirty but
 //! readable logs).
 //!
-//! Relevance is decided before rendering: Windows writes every record as an instance of the same
-//! System template, whose substitution values hold the EventID (index 3), the provider name (14) and
-//! the channel (16). When a record has that shape and the catalog does not know its event, it is
-//! counted and skipped without rendering; otherwise it is rendered to JSON and parsed. `Computer`
-//! (and, for classic providers, the provider and channel) are literal text in the template, not
-//! values, so the first record of each template in a chunk is rendered once to learn them; later
-//! records of that template reuse them.
+//! Records are not rendered when their template is understood: Windows writes a record as an
+//! instance of a template plus its substitution values. The template's definition (once per
+//! template, see [`super::evtx_template`]) says which value is the EventID, the provider, the
+//! channel and each EventData/UserData field; the record's event is then built straight from its
+//! values ([`super::evtx_direct`]), and only for the events the catalog knows. Records whose
+//! template or values are of a kind the direct route does not handle are rendered to JSON by the
+//! crate and parsed, as before; a test holds the two routes equal on the samples and the corpus.
 //!
 //! Damage: stale records in chunk slack are recovered (`recover_records`, on by default) and
 //! counted apart from live ones; a dirty or full file header, header and chunk checksum
@@ -20,10 +20,10 @@
 //! checksums are never used to drop data. The reader checks the watchdog limits between records.
 
 use super::evtx_checks::{BadChunks, ChunkCheck, PaddedFile, header_notes};
-use super::{Collector, IngestOptions, evtx_json};
+use super::evtx_template::{Context, TemplateShape};
+use super::{Collector, IngestOptions, evtx_direct, evtx_json, evtx_template};
 use crate::event::{Event, Provenance};
 use crate::source::Source;
-use evtx::binxml::value_variant::BinXmlValue;
 use evtx::{EvtxParser, EvtxRecord, ParserSettings};
 use std::sync::Arc;
 
@@ -32,7 +32,6 @@ enum Rendered {
     /// Parsed; `event` is set only for relevant records.
     Ok {
         channel: String,
-        provider: String,
         host: String,
         event: Option<Box<Event>>,
     },
@@ -40,112 +39,94 @@ enum Rendered {
     Bad(u64, String),
 }
 
-/// Substitution indexes of the System template Windows uses for every record.
-const SYSTEM_EVENT_ID: usize = 3;
-const SYSTEM_PROVIDER: usize = 14;
-const SYSTEM_CHANNEL: usize = 16;
-
-/// Remembers the last decoded strings: records of one file share channel and provider.
+/// The shapes of the templates met so far, by definition offset. A chunk's template offsets
+/// are its own, so an entry is reused only when the definition's bytes are the same; records of
+/// consecutive chunks mostly are.
 #[derive(Clone, Default)]
-struct StringCache {
-    entries: Vec<(Vec<u8>, String)>,
+struct ShapeCache {
+    entries: Vec<ShapeEntry>,
 }
 
-impl StringCache {
-    fn get(&mut self, value: &BinXmlValue<'_>) -> Option<String> {
-        let BinXmlValue::StringType(s) = value else {
-            return None;
-        };
-        let bytes = s.as_bytes();
-        if let Some((_, text)) = self.entries.iter().find(|(b, _)| b == bytes) {
-            return Some(text.clone());
-        }
-        let text = s.to_string().ok()?;
-        if self.entries.len() >= 8 {
-            self.entries.remove(0);
-        }
-        self.entries.push((bytes.to_vec(), text.clone()));
-        Some(text)
-    }
-}
-
-/// What a template spells out as literal text: `Computer` always; provider and channel in the
-/// templates of classic providers (manifest providers pass them as values 14 and 16).
 #[derive(Clone)]
-struct TemplateLiterals {
-    host: String,
-    channel: String,
-    provider: String,
+struct ShapeEntry {
+    offset: u32,
+    context: Context,
+    definition: Vec<u8>,
+    shape: Option<Arc<TemplateShape>>,
 }
 
-/// The literals of each template seen in the current chunk (template offsets are per chunk).
-#[derive(Clone, Default)]
-struct TemplateCache {
-    chunk: u64,
-    by_template: Vec<(u32, TemplateLiterals)>,
-}
+/// Upper bound on remembered templates (a chunk rarely holds more than a few dozen).
+const MAX_SHAPES: usize = 256;
 
-impl TemplateCache {
-    fn get(&mut self, chunk: u64, template: u32) -> Option<&TemplateLiterals> {
-        if self.chunk != chunk {
-            self.chunk = chunk;
-            self.by_template.clear();
-        }
-        self.by_template
+impl ShapeCache {
+    fn get(&mut self, chunk: &[u8], offset: u32, context: Context) -> Option<Arc<TemplateShape>> {
+        let definition = definition_bytes(chunk, offset)?;
+        if let Some(e) = self
+            .entries
             .iter()
-            .find(|(t, _)| *t == template)
-            .map(|(_, l)| l)
-    }
-
-    fn put(&mut self, chunk: u64, template: u32, literals: TemplateLiterals) {
-        if self.chunk == chunk && self.by_template.len() < 256 {
-            self.by_template.push((template, literals));
+            .find(|e| e.offset == offset && e.context == context && e.definition == definition)
+        {
+            return e.shape.clone();
         }
+        let shape = evtx_template::parse(chunk, offset, context).map(Arc::new);
+        if self.entries.len() >= MAX_SHAPES {
+            self.entries.clear();
+        }
+        self.entries.push(ShapeEntry {
+            offset,
+            context,
+            definition: definition.to_vec(),
+            shape: shape.clone(),
+        });
+        shape
     }
 }
 
-/// The System template's values of a record with the standard shape.
-struct TemplateValues {
-    event_id: u32,
-    template: u32,
-    /// Provider and channel when they are values (manifest providers).
-    provider: Option<String>,
-    channel: Option<String>,
+/// The bytes of the template definition at `offset`: its 24-byte header and its body.
+fn definition_bytes(chunk: &[u8], offset: u32) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let size = chunk.get(start + 20..start + 24)?;
+    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+    chunk.get(start..start.checked_add(24)?.checked_add(size)?)
 }
 
-/// Read the event id (and, for manifest providers, provider and channel) from the System
-/// template's values, when the record has the standard shape.
-fn template_values(record: &EvtxRecord<'_>, strings: &mut StringCache) -> Option<TemplateValues> {
+/// Build the record's event from its template values when the template's shape is known.
+fn direct(record: &EvtxRecord<'_>, path: &Arc<str>, shapes: &mut ShapeCache) -> Option<Rendered> {
     let instances = record.template_instances().ok()?;
-    let first = instances.first()?;
-    let values = &first.values;
-    let event_id = match values.get(SYSTEM_EVENT_ID)? {
-        BinXmlValue::UInt16Type(id) => u32::from(*id),
-        _ => return None,
-    };
-    Some(TemplateValues {
-        event_id,
-        template: first.template_def_offset,
-        provider: values.get(SYSTEM_PROVIDER).and_then(|v| strings.get(v)),
-        channel: values.get(SYSTEM_CHANNEL).and_then(|v| strings.get(v)),
-    })
-}
-
-/// Decide from the template alone that a record is irrelevant; `None` means it must be rendered.
-fn skip_without_rendering(
-    values: &TemplateValues,
-    literals: &TemplateLiterals,
-) -> Option<Rendered> {
-    let channel = values.channel.as_ref().unwrap_or(&literals.channel);
-    let provider = values.provider.as_ref().unwrap_or(&literals.provider);
-    if crate::event::catalog::is_relevant(channel, provider, values.event_id) {
+    let [instance] = instances.as_slice() else {
         return None;
-    }
+    };
+    let shape = shapes.get(
+        record.chunk.data,
+        instance.template_def_offset,
+        Context::Record,
+    )?;
+    let values = &instance.values;
+    let header = evtx_direct::header(&shape, values)?;
+    let event =
+        if crate::event::catalog::is_relevant(&header.channel, &header.provider, header.event_id) {
+            let chunk = record.chunk.data;
+            let mut nested = |bytes: &[u8], kind| {
+                let (definition, values) = evtx_direct::nested_instance(chunk, bytes)?;
+                let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
+                evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
+            };
+            let event = evtx_direct::event(
+                &shape,
+                values,
+                &header,
+                record.event_record_id,
+                path,
+                &mut nested,
+            )?;
+            Some(Box::new(event))
+        } else {
+            None
+        };
     Some(Rendered::Ok {
-        channel: channel.clone(),
-        provider: provider.clone(),
-        host: literals.host.clone(),
-        event: None,
+        channel: header.channel,
+        host: header.host,
+        event,
     })
 }
 
@@ -200,15 +181,14 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
         .separate_json_attributes(true)
         .recover_records(options.recover_records);
     let mut parser = parser.with_configuration(settings);
-    let mut strings = StringCache::default();
-    let mut templates = TemplateCache::default();
+    let mut shapes = ShapeCache::default();
     let mut chunks = ChunkCheck::default();
     let fast = !options.render_every_record;
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let bad_chunk = chunks.check(record.chunk);
         let recovered = record.recovered;
-        let rendered = render_record(record, &path, fast, &mut strings, &mut templates)?;
+        let rendered = render_record(record, &path, fast, &mut shapes)?;
         Ok(Item {
             rendered,
             recovered,
@@ -232,47 +212,24 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     Ok(())
 }
 
-/// Decide relevance from the template when possible, else render the record.
+/// Build the event from the template values when possible, else render the record.
 fn render_record(
     record: EvtxRecord<'_>,
     path: &Arc<str>,
     fast: bool,
-    strings: &mut StringCache,
-    templates: &mut TemplateCache,
+    shapes: &mut ShapeCache,
 ) -> evtx::err::Result<Rendered> {
-    let record_id = record.event_record_id;
-    let chunk = record.chunk.header.first_event_record_number;
-    let values = template_values(&record, strings);
     // A carved record counts only once it renders (the crate drops the ones that do not), so it
-    // never takes the fast path.
+    // never takes the direct route.
     if fast
         && !record.recovered
-        && let Some(v) = &values
-        && let Some(literals) = templates.get(chunk, v.template)
-        && let Some(skipped) = skip_without_rendering(v, literals)
+        && let Some(direct) = direct(&record, path, shapes)
     {
-        return Ok(skipped);
+        return Ok(direct);
     }
+    let record_id = record.event_record_id;
     let json = record.into_json()?;
-    let rendered = render(&json.data, record_id, path);
-    if let (
-        Some(v),
-        Rendered::Ok {
-            host,
-            channel,
-            provider,
-            ..
-        },
-    ) = (&values, &rendered)
-    {
-        let literals = TemplateLiterals {
-            host: host.clone(),
-            channel: channel.clone(),
-            provider: provider.clone(),
-        };
-        templates.put(chunk, v.template, literals);
-    }
-    Ok(rendered)
+    Ok(render(&json.data, record_id, path))
 }
 
 /// Hand one rendered record to the collector. A carved record that cannot be understood is noise
@@ -337,7 +294,6 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
     let header = split.header;
     Rendered::Ok {
         channel: header.channel,
-        provider: header.provider,
         host: header.host,
         event,
     }

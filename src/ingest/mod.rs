@@ -14,7 +14,9 @@
 
 mod evtx;
 mod evtx_checks;
+mod evtx_direct;
 mod evtx_json;
+mod evtx_template;
 #[doc(hidden)]
 pub mod fuzz;
 mod jsonl;
@@ -358,8 +360,11 @@ pub fn ingest_all(
 ) -> Vec<FileIngest> {
     let mut order: Vec<usize> = (0..sources.len()).collect();
     order.sort_by(|&a, &b| sources[b].size.cmp(&sources[a].size).then(a.cmp(&b)));
+    // One file per task: files differ in cost by orders of magnitude, so rayon must not hand a
+    // thread a contiguous half of the list.
     let mut results: Vec<(usize, FileIngest)> = order
         .into_par_iter()
+        .with_max_len(1)
         .map(|i| {
             let done = ingest(&sources[i], options);
             on_done(&sources[i], &done.report);

@@ -425,11 +425,35 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
 
 /// The `k` hits closest in time to `start`, in time order (`hits` is in time order).
 fn closest(hits: Vec<Hit>, start: DateTime<Utc>, k: usize) -> Vec<Hit> {
-    let mid = hits.partition_point(|h| h.corrected_time < start);
-    let (mut lo, mut hi) = (mid, mid); // the kept range is hits[lo..hi]
+    let range = closest_range(hits.len(), k, start, |j| hits[j].corrected_time);
+    hits.into_iter()
+        .skip(range.start)
+        .take(range.len())
+        .collect()
+}
+
+/// The range of the `k` items closest in time to `start` among `len` items in time order,
+/// where `time_of(j)` is item `j`'s time.
+fn closest_range(
+    len: usize,
+    k: usize,
+    start: DateTime<Utc>,
+    time_of: impl Fn(usize) -> DateTime<Utc>,
+) -> std::ops::Range<usize> {
+    // Binary search for the first item at or after `start`.
+    let (mut a, mut b) = (0, len);
+    while a < b {
+        let m = a + (b - a) / 2;
+        if time_of(m) < start {
+            a = m + 1;
+        } else {
+            b = m;
+        }
+    }
+    let (mut lo, mut hi) = (a, a); // the kept range is lo..hi
     while hi - lo < k {
-        let take_left = match (lo.checked_sub(1), hits.get(hi)) {
-            (Some(l), Some(r)) => start - hits[l].corrected_time <= r.corrected_time - start,
+        let take_left = match (lo.checked_sub(1), (hi < len).then_some(hi)) {
+            (Some(l), Some(r)) => start - time_of(l) <= time_of(r) - start,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
@@ -440,7 +464,7 @@ fn closest(hits: Vec<Hit>, start: DateTime<Utc>, k: usize) -> Vec<Hit> {
             hi += 1;
         }
     }
-    hits.into_iter().skip(lo).take(hi - lo).collect()
+    lo..hi
 }
 
 fn host_roles(role: Role) -> Vec<Role> {
@@ -485,14 +509,14 @@ fn host_matches(
         let list = cache.events(sel, timeline, host);
         let first = list.partition_point(|&i| events[i].time < from);
         let last = list.partition_point(|&i| events[i].time <= to);
-        let window: Vec<Hit> = list[first..last].iter().map(|&i| hit(i)).collect();
-        let count = window.len();
-        out.extend(closest(
-            window,
-            ctx.attempt.started,
-            MAX_MATCHES_PER_SELECTOR,
-        ));
-        return count;
+        // Pick the closest in host time (the offset is the same for all), then build only those.
+        let window = &list[first..last];
+        let start = ctx.attempt.started - offset;
+        let kept = closest_range(window.len(), MAX_MATCHES_PER_SELECTOR, start, |j| {
+            events[window[j]].time
+        });
+        out.extend(window[kept].iter().map(|&i| hit(i)));
+        return window.len();
     }
     let mut count = 0;
     for &i in &filter_host_events(sel, timeline, host) {

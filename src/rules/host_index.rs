@@ -10,13 +10,15 @@
 use super::EventSelector;
 use super::engine::{fields_fit, names_fit};
 use crate::attempt::{Timeline, host_key};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The filtered events per (selector, host) of one run; shared by the attempts evaluated in it.
 #[derive(Default)]
 pub struct SelectorCache {
     entries: std::sync::Mutex<SelectorEntries>,
+    /// (host key, lower-case channel) of every supplied log, built on first use.
+    supplied_logs: std::sync::OnceLock<HashSet<(String, String)>>,
 }
 
 /// (selector address, host key) → the host's events passing the selector's tests.
@@ -36,6 +38,28 @@ impl SelectorCache {
         }
         let list = Arc::new(filter_host_events(sel, timeline, host));
         self.lock().entry(key).or_insert(list).clone()
+    }
+
+    /// [`crate::analysis::Analysis::log_supplied`] from a set built once per run (the analysis's
+    /// inputs must not change while the cache is in use).
+    pub fn log_supplied(
+        &self,
+        analysis: &crate::analysis::Analysis,
+        host: &str,
+        channel: &str,
+    ) -> bool {
+        let set = self.supplied_logs.get_or_init(|| {
+            let mut set = HashSet::new();
+            for input in &analysis.inputs {
+                if let Some(h) = &input.host {
+                    for c in &input.channels {
+                        set.insert((host_key(h), c.to_ascii_lowercase()));
+                    }
+                }
+            }
+            set
+        });
+        set.contains(&(host_key(host), channel.to_ascii_lowercase()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SelectorEntries> {

@@ -1,0 +1,761 @@
+//! The shape of an EVTX template definition: where each part of an event comes from.
+//!
+//! Takes: a chunk's bytes and the offset of one of its template definitions (a BinXML fragment,
+//! MS-EVEN6 §2.2.3). Produces: a [`TemplateShape`] — for the `System` header elements and for
+//! each `EventData`/`UserData` field, whether it is literal text in the template or substitution
+//! value number *n* of the records that use the template.
+//!
+//! With the shape, a record's event is built straight from its substitution values (see
+//! [`super::evtx_direct`]) instead of rendering the record to JSON and parsing that back. Only
+//! the plain shapes Windows writes are accepted: elements, attributes, literal text and
+//! substitutions. Anything else (character or entity references, CDATA, processing
+//! instructions, nested templates, text mixed with substitutions, an element layout we do not
+//! know) gives `None`, and the records of that template are rendered by the `evtx` crate as
+//! before — the shape is an optimisation, never a second opinion.
+
+/// Where one piece of text comes from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Slot {
+    /// The element or attribute is not in the template.
+    #[default]
+    Absent,
+    /// Present with no content.
+    Empty,
+    /// Literal text written in the template.
+    Literal(String),
+    /// Substitution value number `n` of the record.
+    Value(u16),
+}
+
+/// One `EventData`/`UserData` field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldSlot {
+    /// The field's name as the JSON rendering keys it (`param1`… for unnamed `Data`).
+    pub name: String,
+    /// Its content.
+    pub content: Slot,
+    /// The element is left out when this substitution value is null (MS-EVEN6 dependency id).
+    pub depends_on: Option<u16>,
+    /// A `<Data>` element: empty, it renders as `""` (other elements render as `null`).
+    pub empty_is_text: bool,
+}
+
+/// The parts of a template the event model reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TemplateShape {
+    /// `System/Provider/@Name`.
+    pub provider: Option<Slot>,
+    /// `System/Provider/@EventSourceName`.
+    pub event_source: Option<Slot>,
+    /// `System/EventID`.
+    pub event_id: Option<Slot>,
+    /// `System/Level`.
+    pub level: Option<Slot>,
+    /// `System/TimeCreated/@SystemTime`.
+    pub time: Option<Slot>,
+    /// `System/EventRecordID`.
+    pub record_id: Option<Slot>,
+    /// `System/Correlation/@ActivityID`.
+    pub activity_id: Option<Slot>,
+    /// `System/Channel`.
+    pub channel: Option<Slot>,
+    /// `System/Computer`.
+    pub computer: Option<Slot>,
+    /// The payload fields in document order.
+    pub fields: Vec<FieldSlot>,
+    /// The substitution value holding the payload as nested BinXML, when the template has one,
+    /// and where it sits.
+    pub payload: Option<(u16, PayloadKind)>,
+}
+
+/// Limits that keep a hostile template cheap to reject.
+const MAX_DEPTH: usize = 16;
+const MAX_TOKENS: usize = 4096;
+
+/// A parsed element of the template.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    dependency: Option<u16>,
+    attributes: Vec<(String, Slot)>,
+    children: Vec<Element>,
+    /// Content when the element holds no child elements.
+    content: Slot,
+    /// Text or substitutions beside child elements.
+    loose: Vec<Slot>,
+}
+
+/// What a template definition is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// A record's own template: an `Event` element.
+    Record,
+    /// A template passed as a nested BinXML value in the place given.
+    Payload(PayloadKind),
+}
+
+/// Where a nested payload template sits in its record's template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadKind {
+    /// Beside `System`, inside `Event`: it is the `EventData` or `UserData` element.
+    Event,
+    /// Inside `UserData`: it is the wrapper element whose children are the fields.
+    UserData,
+}
+
+/// Parse the template definition at `offset` in `chunk` (the definition header: next offset,
+/// GUID, data size, then the BinXML fragment), read in `context`. For a payload template only
+/// [`TemplateShape::fields`] is set.
+pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShape> {
+    let start = usize::try_from(offset).ok()?;
+    let size = u32_at(chunk, start.checked_add(20)?)? as usize;
+    let body_start = start.checked_add(24)?;
+    let body = chunk.get(body_start..body_start.checked_add(size)?)?;
+    let mut reader = Reader {
+        chunk,
+        base: body_start,
+        bytes: body,
+        pos: 0,
+        tokens: 0,
+    };
+    reader.fragment_header()?;
+    let root = reader.element(0)?;
+    match context {
+        Context::Record => (root.name == "Event").then(|| shape_of(&root))?,
+        Context::Payload(kind) => {
+            let mut shape = TemplateShape::default();
+            match kind {
+                // The whole EventData or UserData element.
+                PayloadKind::Event if root.name == "EventData" || root.name == "UserData" => {
+                    payload_element(&root, &mut shape.fields)?;
+                }
+                // UserData's wrapper element.
+                PayloadKind::UserData => wrapper_fields(&root, &mut shape.fields)?,
+                _ => return None,
+            }
+            Some(shape)
+        }
+    }
+}
+
+struct Reader<'a> {
+    chunk: &'a [u8],
+    /// Chunk offset of `bytes[0]` (names are referenced by chunk offset).
+    base: usize,
+    bytes: &'a [u8],
+    pos: usize,
+    tokens: usize,
+}
+
+impl Reader<'_> {
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        let b = self.bytes.get(self.pos..self.pos + 2)?;
+        self.pos += 2;
+        Some(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let v = u32_at(self.bytes, self.pos)?;
+        self.pos += 4;
+        Some(v)
+    }
+
+    fn token(&mut self) -> Option<u8> {
+        self.tokens += 1;
+        if self.tokens > MAX_TOKENS {
+            return None;
+        }
+        self.u8()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn fragment_header(&mut self) -> Option<()> {
+        (self.token()? == 0x0f).then_some(())?;
+        self.pos += 3;
+        Some(())
+    }
+
+    /// A name reference: a chunk offset; when it points right here, the name is written inline
+    /// and is skipped over.
+    fn name(&mut self) -> Option<String> {
+        let offset = self.u32()? as usize;
+        let name = name_at(self.chunk, offset)?;
+        if offset == self.base + self.pos {
+            let chars =
+                u16::from_le_bytes(self.chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
+            self.pos += 8 + 2 * usize::from(chars) + 2;
+        }
+        Some(name)
+    }
+
+    /// One element, from its OpenStartElement token to its end.
+    fn element(&mut self, depth: usize) -> Option<Element> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let token = self.token()?;
+        if token & 0xbf != 0x01 {
+            return None;
+        }
+        let dependency = Some(self.u16()?).filter(|d| *d != 0xffff);
+        let _data_size = self.u32()?;
+        let name = self.name()?;
+        let mut element = Element {
+            name,
+            dependency,
+            content: Slot::Empty,
+            ..Element::default()
+        };
+        if token & 0x40 != 0 {
+            let _attribute_list_size = self.u32()?;
+            while self.peek()? & 0xbf == 0x06 {
+                self.token()?;
+                let attr_name = self.name()?;
+                let value = self.content()?;
+                if !matches!(self.peek()? & 0xbf, 0x06 | 0x02 | 0x03) {
+                    return None;
+                }
+                element.attributes.push((attr_name, value));
+            }
+        }
+        match self.token()? {
+            0x03 => return Some(element),
+            0x02 => {}
+            _ => return None,
+        }
+        self.element_body(&mut element, depth)?;
+        Some(element)
+    }
+
+    /// Child elements or text up to the EndElement token. Text beside child elements is kept
+    /// in `loose` (the root's payload substitution); only the root may have it.
+    fn element_body(&mut self, element: &mut Element, depth: usize) -> Option<()> {
+        loop {
+            match self.peek()? {
+                0x04 => {
+                    self.token()?;
+                    if !element.loose.is_empty() && !element.children.is_empty() {
+                        return (depth == 0).then_some(());
+                    }
+                    // Text alone is the element's content.
+                    match element.loose.len() {
+                        0 => {}
+                        1 => element.content = element.loose.pop()?,
+                        _ => return None,
+                    }
+                    return Some(());
+                }
+                t if t & 0xbf == 0x01 => {
+                    let child = self.element(depth + 1)?;
+                    element.children.push(child);
+                }
+                _ => {
+                    let part = self.content()?;
+                    element.loose.push(part);
+                }
+            }
+        }
+    }
+
+    /// One piece of text: a literal string or a substitution (anything else is not accepted).
+    fn content(&mut self) -> Option<Slot> {
+        match self.token()? {
+            0x05 | 0x45 => {
+                if self.u8()? != 0x01 {
+                    return None;
+                }
+                let chars = usize::from(self.u16()?);
+                let raw = self.bytes.get(self.pos..self.pos + 2 * chars)?;
+                self.pos += 2 * chars;
+                let units: Vec<u16> = raw
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                let text = String::from_utf16(&units).ok()?;
+                Some(Slot::Literal(text))
+            }
+            0x0d | 0x0e => {
+                let index = self.u16()?;
+                let _value_type = self.u8()?;
+                Some(Slot::Value(index))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The name structure at `offset`: next offset (4), hash (2), character count (2), UTF-16.
+fn name_at(chunk: &[u8], offset: usize) -> Option<String> {
+    let chars = u16::from_le_bytes(chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
+    let start = offset + 8;
+    let raw = chunk.get(start..start + 2 * usize::from(chars))?;
+    let units: Vec<u16> = raw
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16(&units).ok()
+}
+
+fn attribute<'e>(element: &'e Element, name: &str) -> Option<&'e Slot> {
+    element
+        .attributes
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, s)| s)
+}
+
+/// Turn the parsed `Event` element into the shape, or `None` for a layout we do not map.
+fn shape_of(root: &Element) -> Option<TemplateShape> {
+    let mut shape = TemplateShape::default();
+    let mut saw_system = false;
+    for part in &root.children {
+        match (part.name.as_str(), &part.content) {
+            ("System", _) if !saw_system => {
+                saw_system = true;
+                system(part, &mut shape)?;
+            }
+            // `<UserData>%n</UserData>`: the wrapper comes as a nested template.
+            ("UserData", Slot::Value(index))
+                if part.children.is_empty() && shape.payload.is_none() =>
+            {
+                shape.payload = Some((*index, PayloadKind::UserData));
+            }
+            ("EventData" | "UserData", _) => payload_element(part, &mut shape.fields)?,
+            _ => return None,
+        }
+    }
+    match root.loose.as_slice() {
+        [] => {}
+        [Slot::Value(index)] if shape.payload.is_none() => {
+            shape.payload = Some((*index, PayloadKind::Event));
+        }
+        _ => return None,
+    }
+    // An `Event` that vanishes with a value is not a shape we map.
+    if root
+        .dependency
+        .is_some_and(|d| shape.payload.is_none_or(|(p, _)| p != d))
+    {
+        return None;
+    }
+    (saw_system && root.content == Slot::Empty).then_some(shape)
+}
+
+fn payload_element(element: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> {
+    if !element.loose.is_empty() {
+        return None;
+    }
+    match element.name.as_str() {
+        "EventData" => event_data(element, fields),
+        _ => user_data(element, fields),
+    }
+}
+
+fn system(system: &Element, shape: &mut TemplateShape) -> Option<()> {
+    if !system.loose.is_empty() {
+        return None;
+    }
+    for e in &system.children {
+        if !e.children.is_empty() || !e.loose.is_empty() {
+            return None;
+        }
+        let content = Some(e.content.clone());
+        match e.name.as_str() {
+            "Provider" => {
+                shape.provider = attribute(e, "Name").cloned();
+                shape.event_source = attribute(e, "EventSourceName").cloned();
+            }
+            "EventID" => shape.event_id = content,
+            "Level" => shape.level = content,
+            "TimeCreated" => shape.time = attribute(e, "SystemTime").cloned(),
+            "EventRecordID" => shape.record_id = content,
+            "Correlation" => {
+                // An element that may vanish (dependency) is not mapped for the header.
+                if e.dependency.is_some() {
+                    return None;
+                }
+                shape.activity_id = attribute(e, "ActivityID").cloned();
+            }
+            "Channel" => shape.channel = content,
+            "Computer" => shape.computer = content,
+            _ => {}
+        }
+    }
+    Some(())
+}
+
+/// `EventData`: `<Data Name="X">` becomes field X, unnamed `<Data>` become `param1`…, any other
+/// child element (`Binary`) is a field of its own name.
+fn event_data(event_data: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> {
+    if !event_data.attributes.is_empty() || event_data.content != Slot::Empty {
+        return None;
+    }
+    let unnamed = event_data
+        .children
+        .iter()
+        .filter(|c| c.name == "Data" && attribute(c, "Name").is_none())
+        .count();
+    let mut param = 0;
+    for child in &event_data.children {
+        if !child.children.is_empty() || !child.loose.is_empty() {
+            return None;
+        }
+        let name = match (child.name.as_str(), attribute(child, "Name")) {
+            ("Data", Some(Slot::Literal(name))) => name.clone(),
+            ("Data", None) => {
+                // One unnamed Data renders as a plain value, several as a list: both are
+                // param1…; an unnamed Data that may vanish would renumber the rest.
+                if child.dependency.is_some() && unnamed > 1 {
+                    return None;
+                }
+                param += 1;
+                format!("param{param}")
+            }
+            ("Data", Some(_)) => return None,
+            (other, _) => other.to_string(),
+        };
+        if fields.iter().any(|f| f.name == name) {
+            return None;
+        }
+        fields.push(FieldSlot {
+            name,
+            content: child.content.clone(),
+            depends_on: child.dependency,
+            empty_is_text: child.name == "Data",
+        });
+    }
+    Some(())
+}
+
+/// `UserData`: one wrapper element whose children are the fields.
+fn user_data(user_data: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> {
+    let [wrapper] = user_data.children.as_slice() else {
+        return None;
+    };
+    if wrapper.dependency.is_some() {
+        return None;
+    }
+    wrapper_fields(wrapper, fields)
+}
+
+/// The children of UserData's wrapper element (`EventXML`, `EventInfo`…) as fields.
+fn wrapper_fields(wrapper: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> {
+    if wrapper.content != Slot::Empty || !wrapper.loose.is_empty() {
+        return None;
+    }
+    for child in &wrapper.children {
+        if !child.children.is_empty() || !child.attributes.is_empty() || !child.loose.is_empty() {
+            return None;
+        }
+        if fields.iter().any(|f| f.name == child.name) {
+            return None;
+        }
+        fields.push(FieldSlot {
+            name: child.name.clone(),
+            content: child.content.clone(),
+            depends_on: child.dependency,
+            empty_is_text: false,
+        });
+    }
+    Some(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Writes BinXML template definitions into a chunk buffer (names inline, as Windows does
+    /// the first time a name is used).
+    #[derive(Default)]
+    pub(crate) struct Builder {
+        pub(crate) chunk: Vec<u8>,
+    }
+
+    impl Builder {
+        fn u16(&mut self, v: u16) {
+            self.chunk.extend_from_slice(&v.to_le_bytes());
+        }
+        fn u32(&mut self, v: u32) {
+            self.chunk.extend_from_slice(&v.to_le_bytes());
+        }
+        fn utf16(&mut self, s: &str) {
+            for u in s.encode_utf16() {
+                self.u16(u);
+            }
+        }
+        fn name(&mut self, n: &str) {
+            let here = self.chunk.len() as u32 + 4;
+            self.u32(here);
+            self.u32(0);
+            self.u16(0);
+            self.u16(n.encode_utf16().count() as u16);
+            self.utf16(n);
+            self.u16(0);
+        }
+        pub(crate) fn open(&mut self, n: &str, attributes: bool, dependency: Option<u16>) {
+            self.chunk.push(if attributes { 0x41 } else { 0x01 });
+            self.u16(dependency.unwrap_or(0xffff));
+            self.u32(0);
+            self.name(n);
+            if attributes {
+                self.u32(0);
+            }
+        }
+        pub(crate) fn attribute(&mut self, n: &str) {
+            self.chunk.push(0x06);
+            self.name(n);
+        }
+        pub(crate) fn text(&mut self, t: &str) {
+            self.chunk.extend_from_slice(&[0x05, 0x01]);
+            self.u16(t.encode_utf16().count() as u16);
+            self.utf16(t);
+        }
+        pub(crate) fn value(&mut self, index: u16) {
+            self.chunk.push(0x0e);
+            self.u16(index);
+            self.chunk.push(0x01);
+        }
+        pub(crate) fn close_start(&mut self) {
+            self.chunk.push(0x02);
+        }
+        pub(crate) fn close_empty(&mut self) {
+            self.chunk.push(0x03);
+        }
+        pub(crate) fn end(&mut self) {
+            self.chunk.push(0x04);
+        }
+        pub(crate) fn raw(&mut self, bytes: &[u8]) {
+            self.chunk.extend_from_slice(bytes);
+        }
+        /// `<n>%index</n>`.
+        pub(crate) fn leaf(&mut self, n: &str, index: u16) {
+            self.open(n, false, None);
+            self.close_start();
+            self.value(index);
+            self.end();
+        }
+        /// `<Data Name="n">%index</Data>`.
+        pub(crate) fn data(&mut self, n: &str, index: u16) {
+            self.open("Data", true, None);
+            self.attribute("Name");
+            self.text(n);
+            self.close_start();
+            self.value(index);
+            self.end();
+        }
+        /// A definition whose body `write` produces; returns its offset.
+        pub(crate) fn definition(&mut self, write: impl FnOnce(&mut Builder)) -> u32 {
+            let start = self.chunk.len();
+            self.u32(0);
+            self.raw(&[0xaa; 16]);
+            self.u32(0);
+            self.raw(&[0x0f, 0x01, 0x01, 0x00]);
+            write(self);
+            self.chunk.push(0x00);
+            let size = (self.chunk.len() - start - 24) as u32;
+            self.chunk[start + 20..start + 24].copy_from_slice(&size.to_le_bytes());
+            start as u32
+        }
+        /// The usual `System` element: provider (14), event id (3), level (0), time (6),
+        /// record id (10), activity id (7), channel (16), literal computer `SRV`.
+        pub(crate) fn system(&mut self) {
+            self.open("System", false, None);
+            self.close_start();
+            self.open("Provider", true, None);
+            self.attribute("Name");
+            self.value(14);
+            self.close_empty();
+            self.leaf("EventID", 3);
+            self.leaf("Level", 0);
+            self.open("TimeCreated", true, None);
+            self.attribute("SystemTime");
+            self.value(6);
+            self.close_empty();
+            self.leaf("EventRecordID", 10);
+            self.open("Correlation", true, None);
+            self.attribute("ActivityID");
+            self.value(7);
+            self.close_empty();
+            self.leaf("Channel", 16);
+            self.open("Computer", false, None);
+            self.close_start();
+            self.text("SRV");
+            self.end();
+            self.end();
+        }
+    }
+
+    fn event(write: impl FnOnce(&mut Builder)) -> Option<TemplateShape> {
+        let mut b = Builder::default();
+        b.raw(&[0; 64]);
+        let offset = b.definition(|b| {
+            b.open("Event", false, None);
+            b.close_start();
+            b.system();
+            write(b);
+            b.end();
+        });
+        parse(&b.chunk, offset, Context::Record)
+    }
+
+    #[test]
+    fn a_manifest_template_maps_header_and_named_data() {
+        let shape = event(|b| {
+            b.open("EventData", false, None);
+            b.close_start();
+            b.data("User", 17);
+            b.data("Code", 18);
+            b.end();
+        })
+        .unwrap();
+        assert_eq!(shape.event_id, Some(Slot::Value(3)));
+        assert_eq!(shape.provider, Some(Slot::Value(14)));
+        assert_eq!(shape.channel, Some(Slot::Value(16)));
+        assert_eq!(shape.time, Some(Slot::Value(6)));
+        assert_eq!(shape.activity_id, Some(Slot::Value(7)));
+        assert_eq!(shape.computer, Some(Slot::Literal("SRV".into())));
+        let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["User", "Code"]);
+        assert_eq!(shape.fields[1].content, Slot::Value(18));
+        assert!(shape.fields.iter().all(|f| f.empty_is_text));
+        assert_eq!(shape.payload, None);
+    }
+
+    #[test]
+    fn unnamed_data_become_params_and_other_children_keep_their_name() {
+        let shape = event(|b| {
+            b.open("EventData", false, None);
+            b.close_start();
+            b.leaf("Data", 17);
+            b.leaf("Data", 18);
+            b.leaf("Binary", 19);
+            b.end();
+        })
+        .unwrap();
+        let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["param1", "param2", "Binary"]);
+        assert!(!shape.fields[2].empty_is_text);
+    }
+
+    #[test]
+    fn payloads_passed_as_nested_binxml_are_located() {
+        let beside_system = event(|b| b.value(17)).unwrap();
+        assert_eq!(beside_system.payload, Some((17, PayloadKind::Event)));
+        let in_user_data = event(|b| {
+            b.open("UserData", false, Some(18));
+            b.close_start();
+            b.value(18);
+            b.end();
+        })
+        .unwrap();
+        assert_eq!(in_user_data.payload, Some((18, PayloadKind::UserData)));
+    }
+
+    #[test]
+    fn a_user_data_wrapper_template_gives_its_children() {
+        let mut b = Builder::default();
+        let offset = b.definition(|b| {
+            b.open("EventXML", true, None);
+            b.attribute("xmlns");
+            b.text("Event_NS");
+            b.close_start();
+            b.leaf("User", 0);
+            b.leaf("SessionID", 1);
+            b.end();
+        });
+        let shape = parse(&b.chunk, offset, Context::Payload(PayloadKind::UserData)).unwrap();
+        let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["User", "SessionID"]);
+        assert!(shape.event_id.is_none());
+        // Read as a record's template, the same bytes are no event.
+        assert!(parse(&b.chunk, offset, Context::Record).is_none());
+    }
+
+    #[test]
+    fn layouts_we_do_not_map_are_refused() {
+        // RenderingInfo (an unknown part of Event).
+        assert!(event(|b| b.leaf("RenderingInfo", 17)).is_none());
+        // Text mixed with a substitution.
+        assert!(
+            event(|b| {
+                b.open("EventData", false, None);
+                b.close_start();
+                b.open("Data", false, None);
+                b.close_start();
+                b.text("x");
+                b.value(17);
+                b.end();
+                b.end();
+            })
+            .is_none()
+        );
+        // A CDATA section.
+        assert!(
+            event(|b| {
+                b.open("EventData", false, None);
+                b.close_start();
+                b.open("Data", false, None);
+                b.close_start();
+                b.raw(&[0x07, 0x01, 0x00, b'x', 0x00]);
+                b.end();
+                b.end();
+            })
+            .is_none()
+        );
+        // The same field twice.
+        assert!(
+            event(|b| {
+                b.open("EventData", false, None);
+                b.close_start();
+                b.data("User", 17);
+                b.data("User", 18);
+                b.end();
+            })
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn truncated_and_hostile_definitions_are_refused_without_panicking() {
+        let mut b = Builder::default();
+        let offset = b.definition(|b| {
+            b.open("Event", false, None);
+            b.close_start();
+            b.system();
+            b.end();
+        });
+        assert!(parse(&b.chunk, offset, Context::Record).is_some());
+        let full = b.chunk.clone();
+        for cut in 0..full.len() {
+            let _ = parse(&full[..cut], offset, Context::Record);
+        }
+        // A data size past the chunk, and an offset past the chunk.
+        let mut huge = full.clone();
+        huge[offset as usize + 20..offset as usize + 24].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(parse(&huge, offset, Context::Record).is_none());
+        assert!(parse(&full, u32::MAX, Context::Record).is_none());
+        // Elements nested deeper than the limit.
+        let mut deep = Builder::default();
+        let offset = deep.definition(|b| {
+            for _ in 0..40 {
+                b.open("Event", false, None);
+                b.close_start();
+            }
+        });
+        assert!(parse(&deep.chunk, offset, Context::Record).is_none());
+    }
+}
