@@ -79,5 +79,5 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         AnalyzeFormat::Markdown => report::markdown::write(&analysis, out),
         AnalyzeFormat::Html => report::html::write(&analysis, out),
     })?;
-    Ok(exit_status(&analysis))
+    Ok(exit_status(analysis))
 }

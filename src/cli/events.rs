@@ -83,7 +83,7 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
         let mut stderr = std::io::stderr().lock();
         report::terminal::write_input_problems(&analysis, &mut stderr)?;
     }
-    Ok(exit_status(&analysis))
+    Ok(exit_status(analysis))
 }
 
 /// Run `attempts`.
@@ -95,5 +95,5 @@ pub fn run_attempts(args: AttemptsArgs) -> Result<ExitCode> {
         AttemptsFormat::Terminal => report::terminal::write_attempts_styled(&analysis, &style, out),
         AttemptsFormat::Json => report::json::write(&analysis, "attempts", out),
     })?;
-    Ok(exit_status(&analysis))
+    Ok(exit_status(analysis))
 }

@@ -362,11 +362,12 @@ pub fn ingest_all(
     order.sort_by(|&a, &b| sources[b].size.cmp(&sources[a].size).then(a.cmp(&b)));
     // One file per task: files differ in cost by orders of magnitude, so rayon must not hand a
     // thread a contiguous half of the list.
+    let readers = watchdog::ReaderPool::default();
     let mut results: Vec<(usize, FileIngest)> = order
         .into_par_iter()
         .with_max_len(1)
         .map(|i| {
-            let done = ingest(&sources[i], options);
+            let done = readers.run(&sources[i], options, read_guarded);
             on_done(&sources[i], &done.report);
             (i, done)
         })

@@ -20,8 +20,9 @@
 //!    thus stops by itself and frees its memory; its file is reported `unreadable` ("stopped
 //!    after N records: …") and its events are dropped (a file read only in part up to an
 //!    arbitrary record is not a sound basis for verdicts; the reason says to raise the limit).
-//! 2. **A preemptive deadline.** [`run_reader`] runs the reader on a dedicated thread (named
-//!    `rdptriage-reader`, 16 MiB of stack) and waits for it with a deadline of `file_timeout`
+//! 2. **A preemptive deadline.** [`ReaderPool::run`] runs the reader on a reader thread (named
+//!    `rdptriage-reader`, 16 MiB of stack; threads are reused across the files of a run, one
+//!    file at a time, and a thread is never reused once abandoned) and waits for it with a deadline of `file_timeout`
 //!    plus a grace of a tenth of it (0.5 to 2 s). A reader stuck *inside* a library call (an infinite loop in the
 //!    parser, a `read` or `open` that never returns — a FIFO, a dead network share) never reaches
 //!    the next check: the watchdog stops waiting, reports the file `unreadable` ("reader did not
@@ -197,49 +198,122 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// Run `reader` for `source` on a dedicated thread under the deadline (see the module doc).
+/// Run `reader` for `source` on a thread of its own under the deadline (see the module doc).
 /// Without a `file_timeout` the reader still runs on its own thread (for its stack) and is
 /// waited for without limit.
 pub fn run_reader<F>(source: &Source, options: &IngestOptions, reader: F) -> FileIngest
 where
     F: FnOnce(&Source, &IngestOptions) -> FileIngest + Send + 'static,
 {
-    let (tx, rx) = mpsc::sync_channel(1);
-    let (owned_source, owned_options) = (source.clone(), options.clone());
-    let spawned = std::thread::Builder::new()
-        .name("rdptriage-reader".into())
-        .stack_size(READER_STACK)
-        .spawn(move || {
-            let done = reader(&owned_source, &owned_options);
-            let _ = tx.send(done);
-        });
-    if let Err(err) = spawned {
-        return failed(
-            source,
-            format!("cannot start a reader thread: {err}"),
-            false,
-        );
+    ReaderPool::default().run(source, options, reader)
+}
+
+/// The reader threads of one run. A file is read on an idle reader thread of the pool, or on a
+/// new one; a reader that misses its deadline is abandoned and never used again. Reusing threads
+/// spares a thread start and a fresh heap per file (a share holds thousands of small files).
+/// Dropping the pool lets its idle threads end.
+#[derive(Default)]
+pub struct ReaderPool {
+    idle: std::sync::Mutex<Vec<ReaderThread>>,
+}
+
+/// A job for a reader thread.
+type Job = Box<dyn FnOnce() -> FileIngest + Send>;
+
+/// A live reader thread: it runs the jobs it is sent, one at a time, and sends back each result.
+struct ReaderThread {
+    jobs: mpsc::Sender<Job>,
+    results: mpsc::Receiver<FileIngest>,
+}
+
+impl ReaderThread {
+    fn spawn() -> std::io::Result<ReaderThread> {
+        let (jobs, job_queue) = mpsc::channel::<Job>();
+        let (result_sender, results) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("rdptriage-reader".into())
+            .stack_size(READER_STACK)
+            .spawn(move || {
+                while let Ok(job) = job_queue.recv() {
+                    if result_sender.send(job()).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(ReaderThread { jobs, results })
     }
-    let received = match options.file_timeout {
-        Some(timeout) => rx.recv_timeout(timeout.saturating_add(grace(timeout))),
-        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-    };
-    match received {
-        Ok(done) => done,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            let timeout = options.file_timeout.unwrap_or_default();
-            let waited = timeout.saturating_add(grace(timeout));
-            let reason = format!(
-                "timed out: the reader did not finish within {} (--file-timeout) and was abandoned",
-                seconds(waited)
+}
+
+impl ReaderPool {
+    /// Run `reader` for `source` on a reader thread under the deadline.
+    pub fn run<F>(&self, source: &Source, options: &IngestOptions, reader: F) -> FileIngest
+    where
+        F: FnOnce(&Source, &IngestOptions) -> FileIngest + Send + 'static,
+    {
+        let thread = match self.take() {
+            Some(thread) => thread,
+            None => match ReaderThread::spawn() {
+                Ok(thread) => thread,
+                Err(err) => {
+                    return failed(
+                        source,
+                        format!("cannot start a reader thread: {err}"),
+                        false,
+                    );
+                }
+            },
+        };
+        let (owned_source, owned_options) = (source.clone(), options.clone());
+        let job: Job = Box::new(move || reader(&owned_source, &owned_options));
+        if thread.jobs.send(job).is_err() {
+            return failed(
+                source,
+                "the reader thread ended without a result".into(),
+                false,
             );
-            failed(source, reason, true)
         }
-        Err(mpsc::RecvTimeoutError::Disconnected) => failed(
-            source,
-            "the reader thread ended without a result".into(),
-            false,
-        ),
+        let received = match options.file_timeout {
+            Some(timeout) => thread
+                .results
+                .recv_timeout(timeout.saturating_add(grace(timeout))),
+            None => thread
+                .results
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(done) => {
+                self.give_back(thread);
+                done
+            }
+            // The thread is dropped here: once (if ever) it finishes, it finds no one waiting
+            // and ends.
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let timeout = options.file_timeout.unwrap_or_default();
+                let waited = timeout.saturating_add(grace(timeout));
+                let reason = format!(
+                    "timed out: the reader did not finish within {} (--file-timeout) and was abandoned",
+                    seconds(waited)
+                );
+                failed(source, reason, true)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => failed(
+                source,
+                "the reader thread ended without a result".into(),
+                false,
+            ),
+        }
+    }
+
+    fn take(&self) -> Option<ReaderThread> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn give_back(&self, thread: ReaderThread) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(thread);
     }
 }
 
@@ -343,5 +417,59 @@ mod tests {
         assert_eq!(done.report.status, InputStatus::Unreadable);
         assert!(!done.report.abandoned_reader);
         assert!(done.report.reason.unwrap().contains("without a result"));
+    }
+
+    fn thread_id_reader(
+        seen: mpsc::Sender<std::thread::ThreadId>,
+    ) -> impl FnOnce(&Source, &IngestOptions) -> FileIngest + Send + 'static {
+        move |s, _| {
+            seen.send(std::thread::current().id()).unwrap();
+            FileIngest {
+                report: InputReport::new(s),
+                events: Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_pool_reads_files_one_after_another_on_the_same_thread() {
+        let pool = ReaderPool::default();
+        let options = IngestOptions::default();
+        let (seen, ids) = mpsc::channel();
+        for _ in 0..3 {
+            let done = pool.run(&source(), &options, thread_id_reader(seen.clone()));
+            assert_ne!(done.report.status, InputStatus::Unreadable);
+        }
+        let ids: Vec<_> = ids.try_iter().collect();
+        assert_eq!(ids.len(), 3);
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_ne!(ids[0], std::thread::current().id());
+    }
+
+    #[test]
+    fn an_abandoned_reader_thread_is_never_used_again() {
+        let pool = ReaderPool::default();
+        let options = IngestOptions {
+            file_timeout: Some(Duration::from_millis(20)),
+            ..IngestOptions::default()
+        };
+        let (release, wait) = mpsc::channel::<()>();
+        let (seen, ids) = mpsc::channel();
+        let stuck_seen = seen.clone();
+        let stuck = pool.run(&source(), &options, move |s, _| {
+            stuck_seen.send(std::thread::current().id()).unwrap();
+            let _ = wait.recv();
+            FileIngest {
+                report: InputReport::new(s),
+                events: Vec::new(),
+            }
+        });
+        assert!(stuck.report.abandoned_reader);
+        let next = pool.run(&source(), &options, thread_id_reader(seen));
+        assert!(!next.report.abandoned_reader);
+        let ids: Vec<_> = ids.try_iter().collect();
+        assert_eq!(ids.len(), 2);
+        assert_ne!(ids[0], ids[1], "the stuck thread was reused");
+        drop(release);
     }
 }
