@@ -1,0 +1,103 @@
+//! Criterion benchmarks of the pipeline's hot paths, on the committed `samples/` (and, when
+//! `RDPTRIAGE_CORPUS` names the shared corpus, on its largest file). Run with `cargo bench`;
+//! whole-process timings against `evtx_dump` are in `bench/compare.sh` (see docs/performance.md).
+//!
+//! - `ingest/*`: reading every sample file in parallel — events built from template values (the
+//!   default) against rendering every record to JSON first (the fallback route);
+//! - `correlate`: rebuilding the attempts from the samples' events;
+//! - `judge`: running the built-in rule pack over every failed attempt;
+//! - `decode`: decoding a client error code pair.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rdptriage::analysis::Analysis;
+use rdptriage::attempt::{AttemptOptions, Timeline, correlate};
+use rdptriage::ingest::{IngestOptions, ingest_all};
+use rdptriage::rules::RulePack;
+use rdptriage::source::{Source, discover};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+fn samples() -> Vec<Source> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+    discover(&[dir]).sources
+}
+
+fn read(sources: &[Source], options: &IngestOptions) -> Vec<rdptriage::event::Event> {
+    ingest_all(sources, options, &|_, _| {})
+        .into_iter()
+        .flat_map(|f| f.events)
+        .collect()
+}
+
+fn rendering_every_record() -> IngestOptions {
+    IngestOptions {
+        render_every_record: true,
+        ..IngestOptions::default()
+    }
+}
+
+fn ingest(c: &mut Criterion) {
+    let sources = samples();
+    let mut group = c.benchmark_group("ingest");
+    group.bench_function("samples/template-values", |b| {
+        b.iter(|| black_box(read(&sources, &IngestOptions::default())))
+    });
+    group.bench_function("samples/render-every-record", |b| {
+        b.iter(|| black_box(read(&sources, &rendering_every_record())))
+    });
+    if let Some(largest) = corpus_largest() {
+        group.sample_size(10);
+        group.bench_function("corpus-largest/template-values", |b| {
+            b.iter(|| black_box(read(std::slice::from_ref(&largest), &IngestOptions::default())))
+        });
+        group.bench_function("corpus-largest/render-every-record", |b| {
+            b.iter(|| black_box(read(std::slice::from_ref(&largest), &rendering_every_record())))
+        });
+    }
+    group.finish();
+}
+
+/// The largest `.evtx` file of the corpus, when `RDPTRIAGE_CORPUS` is set.
+fn corpus_largest() -> Option<Source> {
+    let dir = std::env::var_os("RDPTRIAGE_CORPUS")?;
+    discover(&[PathBuf::from(dir)])
+        .sources
+        .into_iter()
+        .filter(|s| s.format == rdptriage::source::InputFormat::Evtx)
+        .max_by_key(|s| s.size)
+}
+
+fn analysis_parts(c: &mut Criterion) {
+    let events = read(&samples(), &IngestOptions::default());
+    c.bench_function("correlate", |b| {
+        b.iter(|| {
+            let timeline = Timeline::new(events.clone());
+            black_box(correlate(&timeline, &AttemptOptions::default()))
+        })
+    });
+    let pack = RulePack::embedded().expect("the built-in rules compile");
+    let timeline = Timeline::new(events);
+    let correlation = correlate(&timeline, &AttemptOptions::default());
+    let inputs = ingest_all(&samples(), &IngestOptions::default(), &|_, _| {})
+        .into_iter()
+        .map(|f| f.report)
+        .collect();
+    let analysis = Analysis {
+        inputs,
+        timeline,
+        correlation,
+        verdicts: None,
+    };
+    c.bench_function("judge", |b| {
+        b.iter(|| black_box(rdptriage::verdict::judge(&analysis, &pack)))
+    });
+}
+
+fn decode(c: &mut Criterion) {
+    c.bench_function("decode", |b| {
+        b.iter(|| black_box(rdptriage::codes::decode(black_box(0x904), Some(black_box(0x7)))))
+    });
+}
+
+criterion_group!(benches, ingest, analysis_parts, decode);
+criterion_main!(benches);
