@@ -48,10 +48,20 @@ fn ingest(c: &mut Criterion) {
     if let Some(largest) = corpus_largest() {
         group.sample_size(10);
         group.bench_function("corpus-largest/template-values", |b| {
-            b.iter(|| black_box(read(std::slice::from_ref(&largest), &IngestOptions::default())))
+            b.iter(|| {
+                black_box(read(
+                    std::slice::from_ref(&largest),
+                    &IngestOptions::default(),
+                ))
+            })
         });
         group.bench_function("corpus-largest/render-every-record", |b| {
-            b.iter(|| black_box(read(std::slice::from_ref(&largest), &rendering_every_record())))
+            b.iter(|| {
+                black_box(read(
+                    std::slice::from_ref(&largest),
+                    &rendering_every_record(),
+                ))
+            })
         });
     }
     group.finish();
@@ -95,7 +105,12 @@ fn analysis_parts(c: &mut Criterion) {
 
 fn decode(c: &mut Criterion) {
     c.bench_function("decode", |b| {
-        b.iter(|| black_box(rdptriage::codes::decode(black_box(0x904), Some(black_box(0x7)))))
+        b.iter(|| {
+            black_box(rdptriage::codes::decode(
+                black_box(0x904),
+                Some(black_box(0x7)),
+            ))
+        })
     });
 }
 

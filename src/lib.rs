@@ -20,6 +20,7 @@ pub mod error;
 pub mod event;
 /// Writes `.evtx` files laid out like Windows writes them (sample logs and test fixtures).
 pub mod evtx_writer;
+pub mod host_summary;
 pub mod ingest;
 pub mod report;
 pub mod rules;

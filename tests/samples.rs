@@ -391,3 +391,38 @@ fn events_built_from_template_values_equal_those_of_rendering_every_record() {
         "the samples hold EVTX events: {evtx_events}"
     );
 }
+
+/// The per-host summary of the whole samples folder: only machines whose logs were supplied,
+/// sorted, with totals that add up, and the failures of a known client by cause.
+#[test]
+fn the_host_summary_counts_files_attempts_and_failures_by_cause() {
+    let analysis = run(&samples_dir(), None);
+    let hosts = rdptriage::host_summary::host_summaries(&analysis);
+    let names: Vec<String> = hosts.iter().map(|h| h.name.to_lowercase()).collect();
+    assert!(names.is_sorted(), "{names:?}");
+    for h in &hosts {
+        assert!(h.files > 0 || h.relevant_events > 0, "{h:?}");
+        assert!(h.failed_attempts <= h.attempts, "{h:?}");
+        assert_eq!(
+            h.failures_by_cause.values().sum::<usize>(),
+            h.failed_attempts,
+            "every failed attempt has a verdict: {h:?}"
+        );
+    }
+    let files: usize = hosts.iter().map(|h| h.files).sum();
+    let with_host = analysis.inputs.iter().filter(|i| i.host.is_some()).count();
+    assert_eq!(files, with_host);
+    let kiosk = hosts
+        .iter()
+        .find(|h| h.name == "KIOSK-03.contoso.local")
+        .expect("KIOSK-03 is summarised");
+    assert_eq!(
+        (kiosk.files, kiosk.attempts, kiosk.failed_attempts),
+        (1, 2, 2)
+    );
+    assert_eq!(
+        kiosk.failures_by_cause.get("auth.nla-unsupported"),
+        Some(&2),
+        "{kiosk:?}"
+    );
+}

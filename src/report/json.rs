@@ -22,6 +22,11 @@
 //!       "clock_offset_seconds" (seconds to add to the host's clock; null = not estimable),
 //!       "clock_reference" (the lower-case name of the host the offset is relative to),
 //!       "clock_samples", "events" } ],
+//!   "host_summary": [ {                  // sorted by name; also hosts whose files held no
+//!                                        // relevant event
+//!       "name", "files", "records" (of the files whose main Computer is the host),
+//!       "relevant_events", "attempts" (as client, gateway or session host),
+//!       "failed_attempts", "failures_by_cause": {"<cause>": count} ({} before rules) } ],
 //!   "attempts": [ {                      // sorted by start time
 //!       "id" ("A0001"…), "client", "client_address", "target", "target_address",
 //!       "gateway", "server", "user",
@@ -89,6 +94,7 @@ use super::codes::{self as decode, DecodedCode};
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, AttemptCodes, HostInfo, LinkedEvent, Outcome};
 use crate::event::{Event, Fields, Provenance};
+use crate::host_summary::{HostSummary, host_summaries};
 use crate::source::InputReport;
 use crate::verdict::{Alternative, Evidence, MissingLog, RemediationStep};
 use chrono::{DateTime, Utc};
@@ -111,6 +117,8 @@ pub struct Report<'a> {
     pub inputs: &'a [InputReport],
     /// Hosts.
     pub hosts: &'a [HostInfo],
+    /// Per-host totals (see [`crate::host_summary`]).
+    pub host_summary: Vec<HostSummary>,
     /// Attempts.
     pub attempts: Vec<AttemptJson<'a>>,
     /// Totals.
@@ -344,6 +352,7 @@ pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
         command,
         inputs: &analysis.inputs,
         hosts: &analysis.correlation.hosts,
+        host_summary: host_summaries(analysis),
         attempts: attempts.iter().map(|a| attempt(analysis, a)).collect(),
         summary: Summary {
             inputs: analysis.inputs.len(),

@@ -212,20 +212,41 @@ fn write_causes(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
 
 fn write_hosts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
     let hosts = &analysis.correlation.hosts;
-    if hosts.is_empty() {
+    let summaries = crate::host_summary::host_summaries(analysis);
+    if summaries.is_empty() {
         return Ok(());
     }
     writeln!(out, "## Hosts\n")?;
-    writeln!(out, "| Host | Role | Events | Clock |")?;
-    writeln!(out, "|---|---|---:|---|")?;
-    for h in hosts {
+    writeln!(
+        out,
+        "| Host | Role | Files | Records | Events | Attempts | Failed | Failures by cause | Clock |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|---|")?;
+    for summary in &summaries {
+        let key = crate::attempt::host_key(&summary.name);
+        let info = hosts
+            .iter()
+            .find(|h| crate::attempt::host_key(&h.name) == key);
+        let causes: Vec<String> = summary
+            .failures_by_cause
+            .iter()
+            .map(|(cause, n)| format!("{cause} ×{n}"))
+            .collect();
         writeln!(
             out,
-            "| {} | {} | {} | {} |",
-            escape(&h.name),
-            h.role.as_str(),
-            h.events,
-            escape(&clock_text(h, hosts))
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            escape(&summary.name),
+            info.map_or("-", |h| h.role.as_str()),
+            summary.files,
+            summary.records,
+            summary.relevant_events,
+            summary.attempts,
+            summary.failed_attempts,
+            escape(&causes.join(", ")),
+            info.map_or_else(
+                || "no relevant events in its logs".to_string(),
+                |h| escape(&clock_text(h, hosts))
+            )
         )?;
     }
     writeln!(out)

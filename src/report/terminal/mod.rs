@@ -156,32 +156,58 @@ pub fn write_hosts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
     write_hosts_styled(analysis, &Style::plain(), out)
 }
 
-/// Hosts with roles and how their clocks compare, e.g. `clock 180.7 s ahead of WS-ALICE…`.
+/// Hosts with roles, their totals (files, relevant events, attempts, failures by cause) and how
+/// their clocks compare, e.g. `clock 180.7 s ahead of WS-ALICE…`. Hosts whose files held no
+/// relevant event are listed too.
 pub fn write_hosts_styled(analysis: &Analysis, style: &Style, out: &mut dyn Write) -> Result<()> {
     let hosts = &analysis.correlation.hosts;
-    if hosts.is_empty() {
+    let summaries = crate::host_summary::host_summaries(analysis);
+    if summaries.is_empty() {
         return Ok(());
     }
     writeln!(out, "{}", style.paint("Hosts:", Tone::Bold))?;
-    let name_width = hosts
+    let name_width = summaries
         .iter()
         .map(|h| terminal_safe(&h.name).chars().count())
         .max()
         .unwrap_or(0)
         .min(40);
-    for h in hosts {
-        let mut clock = terminal_safe(&clock_text(h, hosts));
-        if h.clock_samples > 0 {
-            let s = if h.clock_samples == 1 { "" } else { "s" };
-            clock.push_str(&format!(" ({} linked pair{s})", h.clock_samples));
-        }
+    for summary in &summaries {
+        let key = crate::attempt::host_key(&summary.name);
+        let info = hosts
+            .iter()
+            .find(|h| crate::attempt::host_key(&h.name) == key);
+        let role = info.map_or("-", |h| h.role.as_str());
         let head = format!(
-            "  {:<name_width$}  {:<8} {:>6} events  ",
-            terminal_safe(&h.name),
-            h.role.as_str(),
-            h.events
+            "  {:<name_width$}  {:<8} {:>4} file{} {:>6} events {:>4} attempts {:>4} failed  ",
+            terminal_safe(&summary.name),
+            role,
+            summary.files,
+            if summary.files == 1 { " " } else { "s" },
+            summary.relevant_events,
+            summary.attempts,
+            summary.failed_attempts,
         );
-        style.write_wrapped(out, (&head, None), &clock, None)?;
+        let mut tail = match info {
+            Some(h) => {
+                let mut clock = terminal_safe(&clock_text(h, hosts));
+                if h.clock_samples > 0 {
+                    let s = if h.clock_samples == 1 { "" } else { "s" };
+                    clock.push_str(&format!(" ({} linked pair{s})", h.clock_samples));
+                }
+                clock
+            }
+            None => "no relevant events in its logs".to_string(),
+        };
+        if !summary.failures_by_cause.is_empty() {
+            let causes: Vec<String> = summary
+                .failures_by_cause
+                .iter()
+                .map(|(cause, n)| format!("{} ×{n}", terminal_safe(cause)))
+                .collect();
+            tail.push_str(&format!("; failures: {}", causes.join(", ")));
+        }
+        style.write_wrapped(out, (&head, None), &tail, None)?;
     }
     Ok(())
 }
