@@ -15,9 +15,13 @@ WORK=${BENCH_DIR:-target/bench}
 mkdir -p "$WORK"
 
 if ! command -v /usr/bin/time >/dev/null; then apt-get install -y time >/dev/null; fi
-if ! evtx_dump --version 2>/dev/null | grep -q '0.15.1'; then
+# The Rust crate's evtx_dump, not python-evtx's console script of the same name (a pyenv shim may
+# come first on the PATH).
+if ! "$HOME/.cargo/bin/evtx_dump" --version 2>/dev/null | grep -q 'EVTX Parser 0.15.1'; then
   cargo install evtx --version 0.15.1 --locked >/dev/null 2>&1
 fi
+EVTX_DUMP="$HOME/.cargo/bin/evtx_dump"
+export EVTX_DUMP
 cargo build --release --quiet
 RDP=target/release/rdptriage
 [ -f "$WORK/big200.evtx" ] || python3 bench/make-big-evtx.py "$CORPUS" "$WORK/big200.evtx" 200 >/dev/null
@@ -45,18 +49,18 @@ measure() {
   printf '%-34s median %6.2f s   peak RSS %7.1f MB   (%s runs)\n' "$name" "${WALL[$name]}" "$(echo "$peak/1024" | bc -l)" "$RUNS"
 }
 
-dump_corpus() { find "$CORPUS" -name '*.evtx' -print0 | xargs -0 -P2 -n1 evtx_dump -t 1 -o jsonl; }
+dump_corpus() { find "$CORPUS" -name '*.evtx' -print0 | xargs -0 -P2 -n1 "$EVTX_DUMP" -t 1 -o jsonl; }
 export -f dump_corpus; export CORPUS
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB"
-echo "== versions: $($RDP --version), $(evtx_dump --version), $(rustc --version)"
+echo "== versions: $($RDP --version), $("$EVTX_DUMP" --version), $(rustc --version)"
 echo "== corpus: $CORPUS ($(find "$CORPUS" -name '*.evtx' | wc -l) files, $(find "$CORPUS" -name '*.evtx' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s/1048576}') MiB)"
 echo
 measure "evtx_dump corpus (2 at a time)" bash -c dump_corpus
 measure "rdptriage analyze corpus" $RDP analyze --format json -q "$CORPUS"
 measure "rdptriage analyze corpus -j1" $RDP analyze --format json -q --threads 1 "$CORPUS"
 measure "rdptriage analyze corpus -j2" $RDP analyze --format json -q --threads 2 "$CORPUS"
-measure "evtx_dump big200" evtx_dump -t 1 -o jsonl "$WORK/big200.evtx"
+measure "evtx_dump big200" "$EVTX_DUMP" -t 1 -o jsonl "$WORK/big200.evtx"
 measure "rdptriage events big200" $RDP events --format jsonl -q "$WORK/big200.evtx"
 measure "rdptriage analyze big200" $RDP analyze --format json -q "$WORK/big200.evtx"
 measure "rdptriage events big800" $RDP events --format jsonl -q "$WORK/big800.evtx"

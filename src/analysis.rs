@@ -41,6 +41,14 @@ impl Progress for NoProgress {}
 
 /// Read every input and rebuild the attempts.
 pub fn analyze(config: &Config, progress: &dyn Progress) -> Result<Analysis> {
+    let mut analysis = read_events(config, progress)?;
+    analysis.correlation = attempt::correlate(&analysis.timeline, &config.attempts);
+    Ok(analysis)
+}
+
+/// Read every input into the sorted timeline, without rebuilding attempts (`correlation` stays
+/// empty): what the `events` command (the map step of bulk runs) needs.
+pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis> {
     if config.paths.is_empty() {
         return Err(Error::InvalidArgument("no input paths given".into()));
     }
@@ -53,12 +61,10 @@ pub fn analyze(config: &Config, progress: &dyn Progress) -> Result<Analysis> {
         events.extend(file.events);
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let timeline = Timeline::new(events);
-    let correlation = attempt::correlate(&timeline, &config.attempts);
     Ok(Analysis {
         inputs,
-        timeline,
-        correlation,
+        timeline: Timeline::new(events),
+        correlation: Correlation::default(),
         verdicts: None,
     })
 }

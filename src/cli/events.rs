@@ -66,7 +66,7 @@ pub struct AttemptsArgs {
 /// Run `events`.
 pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
     let config = args.input.config(None)?;
-    let analysis = analyze(&config, &args.input.progress())?;
+    let analysis = rdptriage::analysis::read_events(&config, &args.input.progress())?;
     let events = &analysis.timeline.events;
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {

@@ -31,8 +31,8 @@ use std::sync::Arc;
 enum Rendered {
     /// Parsed; `event` is set only for relevant records.
     Ok {
-        channel: String,
-        host: String,
+        channel: Arc<str>,
+        host: Arc<str>,
         event: Option<Box<Event>>,
     },
     /// Rendered but not understandable as an event.
@@ -45,6 +45,39 @@ enum Rendered {
 #[derive(Clone, Default)]
 struct ShapeCache {
     entries: Vec<ShapeEntry>,
+    /// The header strings of the file's records.
+    strings: evtx_direct::Strings,
+    /// Recent relevance decisions by (channel, provider) pointer and event id: the catalog is
+    /// asked once per kind of record, not once per record.
+    relevance: Vec<(Arc<str>, Arc<str>, u32, bool)>,
+}
+
+/// How many relevance decisions [`ShapeCache`] remembers.
+const RECENT_DECISIONS: usize = 64;
+
+impl ShapeCache {
+    fn is_relevant(&mut self, header: &evtx_direct::DirectHeader) -> bool {
+        let found = self.relevance.iter().find(|(c, p, id, _)| {
+            *id == header.event_id
+                && Arc::ptr_eq(c, &header.channel)
+                && Arc::ptr_eq(p, &header.provider)
+        });
+        if let Some((_, _, _, relevant)) = found {
+            return *relevant;
+        }
+        let relevant =
+            crate::event::catalog::is_relevant(&header.channel, &header.provider, header.event_id);
+        if self.relevance.len() >= RECENT_DECISIONS {
+            self.relevance.remove(0);
+        }
+        self.relevance.push((
+            header.channel.clone(),
+            header.provider.clone(),
+            header.event_id,
+            relevant,
+        ));
+        relevant
+    }
 }
 
 #[derive(Clone)]
@@ -102,27 +135,26 @@ fn direct(record: &EvtxRecord<'_>, path: &Arc<str>, shapes: &mut ShapeCache) -> 
         Context::Record,
     )?;
     let values = &instance.values;
-    let header = evtx_direct::header(&shape, values)?;
-    let event =
-        if crate::event::catalog::is_relevant(&header.channel, &header.provider, header.event_id) {
-            let chunk = record.chunk.data;
-            let mut nested = |bytes: &[u8], kind| {
-                let (definition, values) = evtx_direct::nested_instance(chunk, bytes)?;
-                let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
-                evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
-            };
-            let event = evtx_direct::event(
-                &shape,
-                values,
-                &header,
-                record.event_record_id,
-                path,
-                &mut nested,
-            )?;
-            Some(Box::new(event))
-        } else {
-            None
+    let header = evtx_direct::header(&shape, values, &mut shapes.strings)?;
+    let event = if shapes.is_relevant(&header) {
+        let chunk = record.chunk.data;
+        let mut nested = |bytes: &[u8], kind| {
+            let (definition, values) = evtx_direct::nested_instance(chunk, bytes)?;
+            let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
+            evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
         };
+        let event = evtx_direct::event(
+            &shape,
+            values,
+            &header,
+            record.event_record_id,
+            path,
+            &mut nested,
+        )?;
+        Some(Box::new(event))
+    } else {
+        None
+    };
     Some(Rendered::Ok {
         channel: header.channel,
         host: header.host,
@@ -293,8 +325,8 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
     };
     let header = split.header;
     Rendered::Ok {
-        channel: header.channel,
-        host: header.host,
+        channel: header.channel.into(),
+        host: header.host.into(),
         event,
     }
 }

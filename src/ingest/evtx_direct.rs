@@ -14,26 +14,73 @@ use evtx::binxml::value_variant::BinXmlValue;
 use evtx::binxml::value_variant::{FileTime, SysTime};
 use std::sync::Arc;
 
-/// The header parts needed to decide relevance.
+/// The header parts needed to decide relevance (shared strings: records of a file repeat them).
 pub struct DirectHeader {
-    pub channel: String,
-    pub provider: String,
+    pub channel: Arc<str>,
+    pub provider: Arc<str>,
     pub event_id: u32,
-    pub host: String,
+    pub host: Arc<str>,
+}
+
+/// Shares the header strings of a file's records: a few distinct channels, providers and host
+/// names, seen tens of thousands of times. Identical text gives the same `Arc`, so callers may
+/// compare by pointer.
+#[derive(Clone, Default)]
+pub struct Strings {
+    /// (UTF-16 bytes of a value, or UTF-8 bytes of a literal) → the text.
+    recent: Vec<(Vec<u8>, Arc<str>)>,
+}
+
+/// How many distinct strings [`Strings`] keeps.
+const RECENT_STRINGS: usize = 16;
+
+impl Strings {
+    fn get(&mut self, key: &[u8], text: impl FnOnce() -> Option<String>) -> Option<Arc<str>> {
+        if let Some(i) = self.recent.iter().position(|(k, _)| k == key) {
+            return Some(self.recent[i].1.clone());
+        }
+        let text: Arc<str> = Arc::from(text()?);
+        if self.recent.len() >= RECENT_STRINGS {
+            self.recent.remove(0);
+        }
+        self.recent.push((key.to_vec(), text.clone()));
+        Some(text)
+    }
+
+    /// The empty string, shared.
+    fn empty(&mut self) -> Arc<str> {
+        self.get(b"", || Some(String::new()))
+            .unwrap_or_else(|| Arc::from(""))
+    }
 }
 
 /// Read the header of a record from its values; `None` when it needs the JSON route.
-pub fn header(shape: &TemplateShape, values: &[BinXmlValue<'_>]) -> Option<DirectHeader> {
+pub fn header(
+    shape: &TemplateShape,
+    values: &[BinXmlValue<'_>],
+    strings: &mut Strings,
+) -> Option<DirectHeader> {
     let event_id = number(shape.event_id.as_ref()?, values)?;
-    let provider = match text_slot(shape.provider.as_ref(), values)? {
+    let provider = match text_slot(shape.provider.as_ref(), values, strings)? {
         Some(name) => name,
-        None => text_slot(shape.event_source.as_ref(), values)?.unwrap_or_default(),
+        None => match text_slot(shape.event_source.as_ref(), values, strings)? {
+            Some(name) => name,
+            None => strings.empty(),
+        },
+    };
+    let channel = match text_slot(shape.channel.as_ref(), values, strings)? {
+        Some(c) => c,
+        None => strings.empty(),
+    };
+    let host = match text_slot(shape.computer.as_ref(), values, strings)? {
+        Some(h) => h,
+        None => strings.empty(),
     };
     Some(DirectHeader {
-        channel: text_slot(shape.channel.as_ref(), values)?.unwrap_or_default(),
+        channel,
         provider,
         event_id: u32::try_from(event_id).ok()?,
-        host: text_slot(shape.computer.as_ref(), values)?.unwrap_or_default(),
+        host,
     })
 }
 
@@ -79,9 +126,9 @@ pub fn event(
     let fields = all_fields(shape, values, nested);
     Some(Event {
         time,
-        host: header.host.clone(),
-        channel: header.channel.clone(),
-        provider: header.provider.clone(),
+        host: header.host.to_string(),
+        channel: header.channel.to_string(),
+        provider: header.provider.to_string(),
         event_id: header.event_id,
         level,
         record_id: Some(stored_id.unwrap_or(record_id)),
@@ -203,17 +250,27 @@ fn number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<u64> {
 
 /// A header text: `Some(None)` when the element is absent or null, `None` when it needs the
 /// JSON route.
-fn text_slot(slot: Option<&Slot>, values: &[BinXmlValue<'_>]) -> Option<Option<String>> {
+fn text_slot(
+    slot: Option<&Slot>,
+    values: &[BinXmlValue<'_>],
+    strings: &mut Strings,
+) -> Option<Option<Arc<str>>> {
     let Some(slot) = slot else {
         return Some(None);
     };
     match slot {
         Slot::Absent | Slot::Empty => Some(None),
-        Slot::Literal(t) => Some(Some(t.clone())),
+        Slot::Literal(t) => Some(strings.get(t.as_bytes(), || Some(t.clone()))),
         Slot::Value(i) => match values.get(usize::from(*i))? {
             BinXmlValue::NullType => Some(None),
-            BinXmlValue::StringType(s) => Some(Some(s.to_string().ok()?)),
-            BinXmlValue::AnsiStringType(s) => Some(Some((*s).to_string())),
+            BinXmlValue::StringType(s) => {
+                // Keyed apart from literals by a leading 0xff (never the first byte of UTF-8).
+                let mut key = Vec::with_capacity(s.as_bytes().len() + 1);
+                key.push(0xff);
+                key.extend_from_slice(s.as_bytes());
+                Some(Some(strings.get(&key, || s.to_string().ok())?))
+            }
+            BinXmlValue::AnsiStringType(s) => Some(Some(Arc::from(*s))),
             _ => None,
         },
     }
