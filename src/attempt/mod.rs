@@ -46,17 +46,29 @@ pub struct Timeline {
 impl Timeline {
     /// Sort the events and index them by host.
     pub fn new(mut events: Vec<Event>) -> Self {
-        events.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        use rayon::slice::ParallelSliceMut;
+        events.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let mut by_host_event: std::collections::HashMap<(String, u32), Vec<usize>> =
             std::collections::HashMap::new();
+        // A run has few hosts and many events: work out each spelling's key once.
+        let mut keys: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
         for (i, e) in events.iter().enumerate() {
-            let key = host_key(&e.host);
-            by_host_event
-                .entry((key.clone(), e.event_id))
-                .or_default()
-                .push(i);
-            by_host.entry(key).or_default().push(i);
+            let key = keys
+                .entry(e.host.as_str())
+                .or_insert_with(|| host_key(&e.host));
+            match by_host_event.get_mut(&(key.clone(), e.event_id)) {
+                Some(list) => list.push(i),
+                None => {
+                    by_host_event.insert((key.clone(), e.event_id), vec![i]);
+                }
+            }
+            match by_host.get_mut(key.as_str()) {
+                Some(list) => list.push(i),
+                None => {
+                    by_host.insert(key.clone(), vec![i]);
+                }
+            }
         }
         Timeline {
             events,
