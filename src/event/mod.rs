@@ -9,6 +9,7 @@
 //! it whether a record is relevant *before* building the field map, so irrelevant records stay cheap.
 
 pub mod catalog;
+mod fields;
 mod value;
 
 pub(crate) use value::parse_hex;
@@ -16,11 +17,9 @@ pub use value::{FieldValue, parse_number};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Event fields by name, sorted so output is deterministic.
-pub type Fields = BTreeMap<String, FieldValue>;
+pub use fields::Fields;
 
 /// One relevant Windows event, normalized.
 ///

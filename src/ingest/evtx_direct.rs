@@ -164,7 +164,7 @@ fn all_fields(
 
 /// Fields from `slots`, reading substitution value `n` through `get`.
 pub fn fields(slots: &[FieldSlot], get: &dyn Fn(u16) -> Option<FieldValue>) -> Option<Fields> {
-    let mut out = Fields::new();
+    let mut out = Fields::with_capacity(slots.len());
     for slot in slots {
         if let Some(d) = slot.depends_on
             && get(d)?.is_null()

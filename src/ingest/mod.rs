@@ -166,6 +166,8 @@ impl Collector {
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);
         if !(before || after) {
+            let mut event = event;
+            event.fields.shrink_to_fit();
             self.recovered_events.push(event);
         }
     }
@@ -219,6 +221,7 @@ impl Collector {
             self.report.out_of_window += 1;
         } else {
             self.report.relevant += 1;
+            event.fields.shrink_to_fit();
             self.events.push(event);
         }
     }

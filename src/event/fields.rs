@@ -1,0 +1,218 @@
+//! An event's EventData/UserData fields: names to typed values, sorted by name.
+//!
+//! Takes: fields as the readers find them. Produces: [`Fields`] — a map with the part of the
+//! `BTreeMap` interface the pipeline uses, stored as one sorted vector. A run keeps every relevant
+//! event in memory, and most events have a handful of fields: a vector of (name, value) pairs
+//! sized to fit costs a fraction of a B-tree node per event. Iteration, lookup and serialization
+//! order are the names' byte order, as a `BTreeMap<String, _>` gives them; a JSON object is read
+//! as a `BTreeMap` would read it (the last of duplicate names wins).
+
+use super::FieldValue;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// Event fields by name, sorted so output is deterministic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields {
+    /// Sorted by name, names unique.
+    entries: Vec<(String, FieldValue)>,
+}
+
+impl Fields {
+    /// No fields.
+    pub fn new() -> Self {
+        Fields::default()
+    }
+
+    /// No fields, with room for `n`.
+    pub fn with_capacity(n: usize) -> Self {
+        Fields {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+
+    /// Set `name` to `value`; returns the value it replaces.
+    pub fn insert(&mut self, name: String, value: FieldValue) -> Option<FieldValue> {
+        match self.position(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.position(name).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The value of `name`, to change it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut FieldValue> {
+        self.position(name).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    /// True when `name` is set (even to null).
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_ok()
+    }
+
+    /// Take `name` out.
+    pub fn remove(&mut self, name: &str) -> Option<FieldValue> {
+        self.position(name).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// How many fields.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True without fields.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// (name, value) pairs in name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &FieldValue)> + Clone {
+        self.entries.iter().map(|(n, v)| (n, v))
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + Clone {
+        self.entries.iter().map(|(n, _)| n)
+    }
+
+    /// The values, in name order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &FieldValue> + Clone {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Keep the fields for which `keep` says so.
+    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut FieldValue) -> bool) {
+        self.entries.retain_mut(|(n, v)| keep(n, v));
+    }
+
+    /// Remove every field.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Give back unused room (readers call it once a field map is complete).
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+}
+
+impl std::ops::Index<&str> for Fields {
+    type Output = FieldValue;
+
+    fn index(&self, name: &str) -> &FieldValue {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no field named {name:?}"))
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, FieldValue)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (K, FieldValue)>>(items: I) -> Self {
+        let mut fields = Fields::new();
+        fields.extend(items);
+        fields
+    }
+}
+
+impl<K: Into<String>> Extend<(K, FieldValue)> for Fields {
+    fn extend<I: IntoIterator<Item = (K, FieldValue)>>(&mut self, items: I) {
+        for (name, value) in items {
+            self.insert(name.into(), value);
+        }
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = (String, FieldValue);
+    type IntoIter = std::vec::IntoIter<(String, FieldValue)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a String, &'a FieldValue);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, FieldValue)>,
+        fn(&'a (String, FieldValue)) -> (&'a String, &'a FieldValue),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(n, v)| (n, v))
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, FieldValue>::deserialize(deserializer)?;
+        let mut fields = Fields::with_capacity(map.len());
+        // Already sorted and unique: append in order.
+        fields.entries.extend(map);
+        Ok(fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behaves_like_a_sorted_map() {
+        let mut f = Fields::new();
+        assert_eq!(f.insert("b".into(), FieldValue::UInt(2)), None);
+        assert_eq!(f.insert("a".into(), FieldValue::UInt(1)), None);
+        assert_eq!(f.insert("c".into(), FieldValue::Null), None);
+        assert_eq!(
+            f.insert("b".into(), FieldValue::UInt(3)),
+            Some(FieldValue::UInt(2))
+        );
+        assert_eq!(
+            f.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(f["b"], FieldValue::UInt(3));
+        assert!(f.contains_key("c") && !f.contains_key("d"));
+        assert_eq!(f.remove("a"), Some(FieldValue::UInt(1)));
+        assert_eq!(f.len(), 2);
+        f.retain(|name, _| name != "c");
+        assert_eq!(f.len(), 1);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, r#"{"b":3}"#);
+    }
+
+    #[test]
+    fn serializes_and_reads_back_as_a_btreemap_does() {
+        let f: Fields = [
+            ("Zeta", FieldValue::Text("z".into())),
+            ("Alpha", FieldValue::Hex(0x904)),
+        ]
+        .into_iter()
+        .collect();
+        let b: BTreeMap<String, FieldValue> =
+            f.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+        let back: Fields = serde_json::from_str(r#"{"b":1,"a":2,"b":3}"#).unwrap();
+        assert_eq!(back.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(back["b"], FieldValue::UInt(3), "the last duplicate wins");
+    }
+}
