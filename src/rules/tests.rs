@@ -343,6 +343,11 @@ fn evidence_is_capped_but_every_match_counts() {
         .find(|x| x.outcome == attempt::Outcome::Failed)
         .unwrap();
     let f = evaluate(&r, &Context::new(&a, attempt)).expect("30 of 100 matches are enough");
+    // The run's selector cache picks the closest before building the matches: same finding.
+    let cache = engine::SelectorCache::default();
+    let cached = evaluate(&r, &Context::with_cache(&a, attempt, &cache)).expect("cached");
+    assert_eq!(cached.evidence, f.evidence);
+    assert_eq!(cached.evidence_omitted, f.evidence_omitted);
     assert_eq!(f.evidence.len(), engine::MAX_MATCHES_PER_SELECTOR);
     assert_eq!(f.evidence_omitted, 100 - engine::MAX_MATCHES_PER_SELECTOR);
     let start = attempt.started;
