@@ -426,3 +426,71 @@ fn the_host_summary_counts_files_attempts_and_failures_by_cause() {
         "{kiosk:?}"
     );
 }
+
+/// Regression (chunk walkers): files of several chunks are walked on a pool of their own while
+/// the files' tasks wait for their readers. Read from a thread outside any pool, with more files
+/// than rayon's global pool has threads, so that walking on the pool the file tasks run on would
+/// deadlock (it did). The walked events equal those of rendering every record.
+#[test]
+fn multi_chunk_files_read_in_parallel_without_deadlock_and_match_rendering() {
+    use rdptriage::evtx_writer::{EvtxWriter, Payload, RecordSpec, Value};
+    use rdptriage::ingest::{IngestOptions, ingest_all};
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2024-01-17T21:20:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let files = rayon::current_num_threads() + 1;
+    for f in 0..files {
+        let mut writer = EvtxWriter::new();
+        for i in 0..1500u32 {
+            let mut record = RecordSpec::new(
+                "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+                1149,
+                t0 + chrono::Duration::seconds(i64::from(i)),
+                "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+                format!("RDS{f:02}.corp.example"),
+            );
+            record.payload = Payload::UserData {
+                element: "EventXML".into(),
+                xmlns: "Event_NS".into(),
+                fields: vec![
+                    ("Param1".into(), Value::String(format!("user{i}"))),
+                    ("Param2".into(), Value::String("CORP".into())),
+                    (
+                        "Param3".into(),
+                        Value::String(format!("10.0.{f}.{}", i % 250)),
+                    ),
+                ],
+            };
+            writer.push(&record).unwrap();
+        }
+        let bytes = writer.finish();
+        assert!(bytes.len() > 4096 + 3 * 65536, "several chunks per file");
+        std::fs::write(dir.path().join(format!("rcm{f}.evtx")), bytes).unwrap();
+    }
+    let found = rdptriage::source::discover(&[dir.path().to_path_buf()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let sources = found.sources.clone();
+    std::thread::spawn(move || {
+        let read = ingest_all(&sources, &IngestOptions::default(), &|_, _| {});
+        let _ = sender.send(read);
+    });
+    let walked = receiver
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("reading finished (a deadlock leaves it waiting forever)");
+    let rendered = ingest_all(
+        &found.sources,
+        &IngestOptions {
+            render_every_record: true,
+            ..IngestOptions::default()
+        },
+        &|_, _| {},
+    );
+    assert_eq!(walked.len(), files);
+    for (w, r) in walked.iter().zip(&rendered) {
+        assert_eq!(w.report.records, 1500, "{}", w.report.path);
+        assert_eq!(w.events.len(), 1500, "{}", w.report.path);
+        assert_eq!(w.report, r.report, "{}", w.report.path);
+        assert_eq!(w.events, r.events, "{}", w.report.path);
+    }
+}

@@ -31,6 +31,9 @@ pub struct AttemptOptions {
     pub reported_error: Option<ReportedError>,
 }
 
+/// The positions of one host's events: all of them, and by event id.
+type HostPositions = (Vec<usize>, BTreeMap<u32, Vec<usize>>);
+
 /// All relevant events of a run, sorted by time then provenance, indexable by position.
 #[derive(Debug, Default)]
 pub struct Timeline {
@@ -48,27 +51,31 @@ impl Timeline {
     pub fn new(mut events: Vec<Event>) -> Self {
         use rayon::slice::ParallelSliceMut;
         events.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_host_event: std::collections::HashMap<(String, u32), Vec<usize>> =
-            std::collections::HashMap::new();
-        // A run has few hosts and many events: work out each spelling's key once.
-        let mut keys: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+        // A run has few hosts and many events: each spelling's key is worked out once, and
+        // events are filed under the key's number, not a copy of its text.
+        let mut spellings: std::collections::HashMap<&str, usize> = Default::default();
+        let mut keys: Vec<String> = Vec::new();
+        let mut per_key: Vec<HostPositions> = Vec::new();
         for (i, e) in events.iter().enumerate() {
-            let key = keys
-                .entry(e.host.as_str())
-                .or_insert_with(|| host_key(&e.host));
-            match by_host_event.get_mut(&(key.clone(), e.event_id)) {
-                Some(list) => list.push(i),
-                None => {
-                    by_host_event.insert((key.clone(), e.event_id), vec![i]);
-                }
+            let k = *spellings.entry(e.host.as_str()).or_insert_with(|| {
+                let key = host_key(&e.host);
+                keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    per_key.push(Default::default());
+                    keys.len() - 1
+                })
+            });
+            let (all, by_id) = &mut per_key[k];
+            all.push(i);
+            by_id.entry(e.event_id).or_default().push(i);
+        }
+        let mut by_host = BTreeMap::new();
+        let mut by_host_event = std::collections::HashMap::new();
+        for (key, (all, by_id)) in keys.into_iter().zip(per_key) {
+            for (id, list) in by_id {
+                by_host_event.insert((key.clone(), id), list);
             }
-            match by_host.get_mut(key.as_str()) {
-                Some(list) => list.push(i),
-                None => {
-                    by_host.insert(key.clone(), vec![i]);
-                }
-            }
+            by_host.insert(key, all);
         }
         Timeline {
             events,

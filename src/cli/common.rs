@@ -41,7 +41,8 @@ pub struct InputArgs {
     /// Without it such times are taken as UTC, and each input's report says so.
     #[arg(long, value_parser = parse_timezone, value_name = "ZONE")]
     pub timezone: Option<TimeZoneSpec>,
-    /// Number of files parsed in parallel [default: one per core].
+    /// Number of worker threads: files parsed in parallel, and the later parallel stages
+    /// (sorting, judging, writing) [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// No progress display on stderr.
@@ -162,6 +163,13 @@ impl InputArgs {
             && s > u
         {
             bail!("--since {s} is after --until {u}");
+        }
+        if let Some(n) = self.threads {
+            // The library's later stages run on rayon's global pool; size it once, here at the
+            // edge. A second call (tests run several commands in one process) keeps the first.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global();
         }
         let mut config = Config {
             paths: self.paths.clone(),

@@ -8,7 +8,7 @@
 //! zero-filled to its full 64 KiB, so the records before the cut are read.
 
 use super::Collector;
-use evtx::{EvtxChunk, EvtxFileHeader, HeaderFlags};
+use evtx::{EvtxChunkHeader, EvtxFileHeader, HeaderFlags};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -53,8 +53,7 @@ pub struct ChunkCheck {
 
 impl ChunkCheck {
     /// A description of `chunk`'s checksum problem, the first time a record of it is seen.
-    pub fn check(&mut self, chunk: &EvtxChunk<'_>) -> Option<String> {
-        let h = chunk.header;
+    pub fn check(&mut self, data: &[u8], h: &EvtxChunkHeader) -> Option<String> {
         let key = (
             h.first_event_record_number,
             h.header_chunk_checksum,
@@ -64,15 +63,14 @@ impl ChunkCheck {
             return None;
         }
         self.last = Some(key);
-        if h.flags.bits() & CHUNK_NO_CRC32 != 0 || chunk.data.len() < CHUNK_HEADER {
+        if h.flags.bits() & CHUNK_NO_CRC32 != 0 || data.len() < CHUNK_HEADER {
             return None;
         }
         let mut header = crc32fast::Hasher::new();
-        header.update(&chunk.data[..120]);
-        header.update(&chunk.data[128..CHUNK_HEADER]);
+        header.update(&data[..120]);
+        header.update(&data[128..CHUNK_HEADER]);
         let header_ok = header.finalize() == h.header_chunk_checksum;
-        let records_ok = chunk
-            .data
+        let records_ok = data
             .get(CHUNK_HEADER..h.free_space_offset as usize)
             .is_some_and(|d| crc32fast::hash(d) == h.events_checksum);
         let what = match (header_ok, records_ok) {

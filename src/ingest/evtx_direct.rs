@@ -6,13 +6,39 @@
 //! the two routes equal). A value type whose JSON form we do not reproduce (nested BinXML,
 //! arrays, floats, handles) makes the record go the JSON route instead.
 
+use super::evtx_raw::RawValue;
 use super::evtx_template::{FieldSlot, PayloadKind, Slot, TemplateShape};
 use super::{normalize_guid, parse_system_time};
 use crate::event::{Event, FieldValue, Fields, Provenance};
-use evtx::Utf16LeSlice;
 use evtx::binxml::value_variant::BinXmlValue;
-use evtx::binxml::value_variant::{FileTime, SysTime};
 use std::sync::Arc;
+
+/// A substitution value as the direct route reads it: parsed by the `evtx` crate
+/// ([`BinXmlValue`]) or taken raw from the chunk ([`RawValue`]).
+pub trait DirectValue {
+    /// The value as a field; `None` for types left to the JSON route.
+    fn field(&self) -> Option<FieldValue>;
+    /// The crate's reading of the value, when it has one we use (not for SIDs).
+    fn binxml(&self) -> Option<BinXmlValue<'_>>;
+}
+
+impl DirectValue for BinXmlValue<'_> {
+    fn field(&self) -> Option<FieldValue> {
+        convert(self)
+    }
+    fn binxml(&self) -> Option<BinXmlValue<'_>> {
+        Some(self.clone())
+    }
+}
+
+impl DirectValue for RawValue<'_> {
+    fn field(&self) -> Option<FieldValue> {
+        RawValue::field(self)
+    }
+    fn binxml(&self) -> Option<BinXmlValue<'_>> {
+        self.decoded()
+    }
+}
 
 /// The header parts needed to decide relevance (shared strings: records of a file repeat them).
 pub struct DirectHeader {
@@ -27,37 +53,47 @@ pub struct DirectHeader {
 /// compare by pointer.
 #[derive(Clone, Default)]
 pub struct Strings {
-    /// (UTF-16 bytes of a value, or UTF-8 bytes of a literal) → the text.
-    recent: Vec<(Vec<u8>, Arc<str>)>,
+    /// (whether the key is UTF-16, the UTF-16 bytes of a value or the UTF-8 bytes of a literal)
+    /// → the text.
+    recent: Vec<(bool, Vec<u8>, Arc<str>)>,
 }
 
 /// How many distinct strings [`Strings`] keeps.
 const RECENT_STRINGS: usize = 16;
 
 impl Strings {
-    fn get(&mut self, key: &[u8], text: impl FnOnce() -> Option<String>) -> Option<Arc<str>> {
-        if let Some(i) = self.recent.iter().position(|(k, _)| k == key) {
-            return Some(self.recent[i].1.clone());
+    fn get(
+        &mut self,
+        utf16: bool,
+        key: &[u8],
+        text: impl FnOnce() -> Option<String>,
+    ) -> Option<Arc<str>> {
+        let found = self
+            .recent
+            .iter()
+            .position(|(u, k, _)| *u == utf16 && k == key);
+        if let Some(i) = found {
+            return Some(self.recent[i].2.clone());
         }
         let text: Arc<str> = Arc::from(text()?);
         if self.recent.len() >= RECENT_STRINGS {
             self.recent.remove(0);
         }
-        self.recent.push((key.to_vec(), text.clone()));
+        self.recent.push((utf16, key.to_vec(), text.clone()));
         Some(text)
     }
 
     /// The empty string, shared.
     fn empty(&mut self) -> Arc<str> {
-        self.get(b"", || Some(String::new()))
+        self.get(false, b"", || Some(String::new()))
             .unwrap_or_else(|| Arc::from(""))
     }
 }
 
 /// Read the header of a record from its values; `None` when it needs the JSON route.
-pub fn header(
+pub fn header<V: DirectValue>(
     shape: &TemplateShape,
-    values: &[BinXmlValue<'_>],
+    values: &[V],
     strings: &mut Strings,
 ) -> Option<DirectHeader> {
     let event_id = number(shape.event_id.as_ref()?, values)?;
@@ -85,16 +121,16 @@ pub fn header(
 }
 
 /// Build the event of a relevant record; `None` when it needs the JSON route.
-pub fn event(
+pub fn event<V: DirectValue>(
     shape: &TemplateShape,
-    values: &[BinXmlValue<'_>],
+    values: &[V],
     header: &DirectHeader,
     record_id: u64,
     path: &Arc<str>,
     nested: &mut dyn FnMut(&[u8], PayloadKind) -> Option<Fields>,
 ) -> Option<Event> {
     let time = match shape.time.as_ref()? {
-        Slot::Value(i) => match values.get(usize::from(*i))? {
+        Slot::Value(i) => match values.get(usize::from(*i))?.binxml()? {
             v @ (BinXmlValue::FileTimeType(_) | BinXmlValue::SysTimeType(_)) => {
                 parse_system_time(&v.to_string())?
             }
@@ -139,14 +175,14 @@ pub fn event(
 }
 
 /// The payload fields: those of the template itself, then those of a nested payload template.
-fn all_fields(
+fn all_fields<V: DirectValue>(
     shape: &TemplateShape,
-    values: &[BinXmlValue<'_>],
+    values: &[V],
     nested: &mut dyn FnMut(&[u8], PayloadKind) -> Option<Fields>,
 ) -> Option<Fields> {
     let mut out = fields(&shape.fields, &|i| value_of(&Slot::Value(i), values))?;
     if let Some((index, kind)) = shape.payload {
-        match values.get(usize::from(index))? {
+        match values.get(usize::from(index))?.binxml()? {
             BinXmlValue::NullType => {}
             BinXmlValue::BinXmlType(bytes) => {
                 for (name, value) in nested(bytes, kind)? {
@@ -186,11 +222,11 @@ pub fn fields(slots: &[FieldSlot], get: &dyn Fn(u16) -> Option<FieldValue>) -> O
 }
 
 /// A slot's value as the JSON route would see it.
-fn value_of(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<FieldValue> {
+fn value_of<V: DirectValue>(slot: &Slot, values: &[V]) -> Option<FieldValue> {
     match slot {
         Slot::Absent | Slot::Empty => Some(FieldValue::Null),
         Slot::Literal(_) => None,
-        Slot::Value(i) => convert(values.get(usize::from(*i))?),
+        Slot::Value(i) => values.get(usize::from(*i))?.field(),
     }
 }
 
@@ -241,7 +277,7 @@ fn text_value(text: String) -> FieldValue {
     }
 }
 
-fn number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<u64> {
+fn number<V: DirectValue>(slot: &Slot, values: &[V]) -> Option<u64> {
     match slot {
         Slot::Literal(t) => crate::event::parse_number(t),
         _ => value_of(slot, values)?.as_u64(),
@@ -250,9 +286,9 @@ fn number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<u64> {
 
 /// A header text: `Some(None)` when the element is absent or null, `None` when it needs the
 /// JSON route.
-fn text_slot(
+fn text_slot<V: DirectValue>(
     slot: Option<&Slot>,
-    values: &[BinXmlValue<'_>],
+    values: &[V],
     strings: &mut Strings,
 ) -> Option<Option<Arc<str>>> {
     let Some(slot) = slot else {
@@ -260,230 +296,21 @@ fn text_slot(
     };
     match slot {
         Slot::Absent | Slot::Empty => Some(None),
-        Slot::Literal(t) => Some(strings.get(t.as_bytes(), || Some(t.clone()))),
-        Slot::Value(i) => match values.get(usize::from(*i))? {
+        Slot::Literal(t) => Some(strings.get(false, t.as_bytes(), || Some(t.clone()))),
+        Slot::Value(i) => match values.get(usize::from(*i))?.binxml()? {
             BinXmlValue::NullType => Some(None),
-            BinXmlValue::StringType(s) => {
-                // Keyed apart from literals by a leading 0xff (never the first byte of UTF-8).
-                let mut key = Vec::with_capacity(s.as_bytes().len() + 1);
-                key.push(0xff);
-                key.extend_from_slice(s.as_bytes());
-                Some(Some(strings.get(&key, || s.to_string().ok())?))
-            }
-            BinXmlValue::AnsiStringType(s) => Some(Some(Arc::from(*s))),
+            BinXmlValue::StringType(s) => Some(Some(
+                strings.get(true, s.as_bytes(), || s.to_string().ok())?,
+            )),
+            BinXmlValue::AnsiStringType(s) => Some(Some(Arc::from(s))),
             _ => None,
         },
     }
 }
 
-/// A nested BinXML payload (a fragment holding one template instance), as read from `bytes`,
-/// which lie inside `chunk`: its template's definition offset and its values, converted.
-/// `None` for any other layout or a value type we do not convert.
-pub fn nested_instance(chunk: &[u8], bytes: &[u8]) -> Option<(u32, Vec<Option<FieldValue>>)> {
-    let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
-    if start.checked_add(bytes.len())? > chunk.len() {
-        return None;
-    }
-    // The instance token, with or without a fragment header before it.
-    let token = match bytes {
-        [0x0f, _, _, _, 0x0c, ..] => 4,
-        [0x0c, ..] => 0,
-        _ => return None,
-    };
-    let definition = u32::from_le_bytes(bytes.get(token + 6..token + 10)?.try_into().ok()?);
-    let mut pos = token + 10;
-    if usize::try_from(definition).ok()? == start + pos {
-        let size = u32::from_le_bytes(bytes.get(pos + 20..pos + 24)?.try_into().ok()?);
-        pos += 24 + usize::try_from(size).ok()?;
-    }
-    let count = u32::from_le_bytes(bytes.get(pos..pos + 4)?.try_into().ok()?) as usize;
-    pos += 4;
-    let descriptors = bytes.get(pos..pos.checked_add(count.checked_mul(4)?)?)?;
-    pos += descriptors.len();
-    let mut values = Vec::with_capacity(count);
-    for d in descriptors.chunks_exact(4) {
-        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        let raw = bytes.get(pos..pos + size)?;
-        pos += size;
-        values.push(raw_value(d[2], raw));
-    }
-    Some((definition, values))
-}
-
-/// A value from its type byte and bytes, as [`convert`] gives it; `None` for types we leave to
-/// the JSON route.
-fn raw_value(value_type: u8, raw: &[u8]) -> Option<FieldValue> {
-    let int = |n: usize| -> Option<u64> {
-        let b = raw.get(..n)?;
-        let mut buf = [0u8; 8];
-        buf[..n].copy_from_slice(b);
-        (raw.len() == n).then(|| u64::from_le_bytes(buf))
-    };
-    let value = match value_type {
-        0x00 => BinXmlValue::NullType,
-        0x01 => {
-            if !raw.len().is_multiple_of(2) {
-                return None;
-            }
-            let units = raw
-                .chunks_exact(2)
-                .position(|c| c == [0, 0])
-                .unwrap_or(raw.len() / 2);
-            BinXmlValue::StringType(Utf16LeSlice::new(&raw[..2 * units], units))
-        }
-        0x03 => BinXmlValue::Int8Type(int(1)? as u8 as i8),
-        0x04 => BinXmlValue::UInt8Type(int(1)? as u8),
-        0x05 => BinXmlValue::Int16Type(int(2)? as u16 as i16),
-        0x06 => BinXmlValue::UInt16Type(int(2)? as u16),
-        0x07 => BinXmlValue::Int32Type(int(4)? as u32 as i32),
-        0x08 => BinXmlValue::UInt32Type(int(4)? as u32),
-        0x09 => BinXmlValue::Int64Type(int(8)? as i64),
-        0x0a => BinXmlValue::UInt64Type(int(8)?),
-        0x0d => match int(4)? as u32 as i32 {
-            0 => BinXmlValue::BoolType(false),
-            1 => BinXmlValue::BoolType(true),
-            other => BinXmlValue::Int32Type(other),
-        },
-        0x0e => BinXmlValue::BinaryType(raw),
-        0x0f => BinXmlValue::GuidType(raw.try_into().ok()?),
-        0x10 if raw.len() == 4 => BinXmlValue::HexInt32Type(int(4)? as u32),
-        0x10 if raw.len() == 8 => BinXmlValue::HexInt64Type(int(8)?),
-        0x11 => BinXmlValue::FileTimeType(FileTime(int(8)?)),
-        0x12 => BinXmlValue::SysTimeType(SysTime::from_bytes(raw.try_into().ok()?)),
-        0x13 => return sid_text(raw).map(FieldValue::Text),
-        0x14 => BinXmlValue::HexInt32Type(int(4)? as u32),
-        0x15 => BinXmlValue::HexInt64Type(int(8)?),
-        _ => return None,
-    };
-    convert(&value)
-}
-
-/// A SID as `S-R-A-S1-S2…`, as the `evtx` crate writes it.
-fn sid_text(raw: &[u8]) -> Option<String> {
-    let [revision, count, a0, a1, a2, a3, a4, a5, subs @ ..] = raw else {
-        return None;
-    };
-    if subs.len() != 4 * usize::from(*count) {
-        return None;
-    }
-    let authority = u64::from_be_bytes([0, 0, *a0, *a1, *a2, *a3, *a4, *a5]);
-    let mut text = format!("S-{revision}-{authority}");
-    for sub in subs.chunks_exact(4) {
-        text.push_str(&format!(
-            "-{}",
-            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
-        ));
-    }
-    Some(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::evtx_template::tests::Builder;
-
-    fn utf16(s: &str) -> Vec<u8> {
-        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
-    }
-
-    #[test]
-    fn raw_values_convert_as_their_json_rendering_reads() {
-        let mut text = utf16("CONTOSO\\alice");
-        text.extend_from_slice(&[0, 0, 0, 0]);
-        assert_eq!(
-            raw_value(0x01, &text),
-            Some(FieldValue::Text("CONTOSO\\alice".into()))
-        );
-        assert_eq!(raw_value(0x01, &[0, 0]), Some(FieldValue::Null));
-        assert_eq!(
-            raw_value(0x01, &utf16("0x80070040")),
-            Some(FieldValue::Hex(0x8007_0040))
-        );
-        assert_eq!(raw_value(0x01, &[0x41]), None, "odd UTF-16 length");
-        assert_eq!(
-            raw_value(0x08, &2308u32.to_le_bytes()),
-            Some(FieldValue::UInt(2308))
-        );
-        assert_eq!(
-            raw_value(0x07, &(-5i32).to_le_bytes()),
-            Some(FieldValue::Int(-5))
-        );
-        assert_eq!(
-            raw_value(0x14, &0x904u32.to_le_bytes()),
-            Some(FieldValue::Hex(0x904))
-        );
-        assert_eq!(
-            raw_value(0x0d, &1u32.to_le_bytes()),
-            Some(FieldValue::Bool(true))
-        );
-        assert_eq!(
-            raw_value(0x0d, &2u32.to_le_bytes()),
-            Some(FieldValue::UInt(2))
-        );
-        assert_eq!(
-            raw_value(0x0e, &[0xde, 0xad]),
-            Some(FieldValue::Text("DEAD".into()))
-        );
-        assert_eq!(raw_value(0x08, &[1, 2]), None, "wrong size");
-        assert_eq!(raw_value(0x0b, &[0; 4]), None, "floats take the JSON route");
-        // S-1-5-21-1-2-3-500
-        let mut sid = vec![1, 5, 0, 0, 0, 0, 0, 5];
-        for sub in [21u32, 1, 2, 3, 500] {
-            sid.extend_from_slice(&sub.to_le_bytes());
-        }
-        assert_eq!(
-            raw_value(0x13, &sid),
-            Some(FieldValue::Text("S-1-5-21-1-2-3-500".into()))
-        );
-        assert_eq!(raw_value(0x13, &sid[..10]), None);
-        // A FILETIME renders with seven fractional digits, as Windows shows it.
-        let ft: u64 = 132_113_913_948_519_710;
-        assert_eq!(
-            raw_value(0x11, &ft.to_le_bytes()),
-            Some(FieldValue::Text("2019-08-27T14:56:34.8519710Z".into()))
-        );
-    }
-
-    #[test]
-    fn nested_instances_are_read_with_or_without_a_fragment_header() {
-        let mut b = Builder::default();
-        let definition = b.definition(|b| {
-            b.open("EventXML", false, None);
-            b.close_start();
-            b.leaf("User", 0);
-            b.end();
-        });
-        for with_header in [true, false] {
-            let start = b.chunk.len();
-            if with_header {
-                b.raw(&[0x0f, 0x01, 0x01, 0x00]);
-            }
-            b.raw(&[0x0c, 0x01, 0, 0, 0, 0]);
-            b.raw(&definition.to_le_bytes());
-            let user = utf16("alice");
-            b.raw(&2u32.to_le_bytes());
-            b.raw(&(user.len() as u16).to_le_bytes());
-            b.raw(&[0x01, 0x00]);
-            b.raw(&4u16.to_le_bytes());
-            b.raw(&[0x08, 0x00]);
-            b.raw(&user);
-            b.raw(&7u32.to_le_bytes());
-            let chunk = b.chunk.clone();
-            let (offset, values) = nested_instance(&chunk, &chunk[start..]).unwrap();
-            assert_eq!(offset, definition);
-            assert_eq!(
-                values,
-                [
-                    Some(FieldValue::Text("alice".into())),
-                    Some(FieldValue::UInt(7))
-                ]
-            );
-            // Bytes that are not inside the chunk are refused.
-            let copy = chunk[start..].to_vec();
-            assert!(nested_instance(&chunk, &copy).is_none());
-        }
-    }
-
     #[test]
     fn empty_data_elements_read_as_empty_text_and_dependent_ones_vanish() {
         let slots = [

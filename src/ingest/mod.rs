@@ -16,6 +16,7 @@ mod evtx;
 mod evtx_checks;
 mod evtx_direct;
 mod evtx_json;
+mod evtx_raw;
 mod evtx_template;
 #[doc(hidden)]
 pub mod fuzz;
@@ -24,6 +25,7 @@ mod text;
 pub mod watchdog;
 mod xml;
 
+pub use evtx::ChunkWalkers;
 pub use text::TimeZoneSpec;
 
 use crate::event::{Event, catalog};
@@ -58,6 +60,10 @@ pub struct IngestOptions {
     pub max_file_memory: Option<u64>,
     /// Counts the bytes a reader thread holds (the binary supplies one; see [`watchdog`]).
     pub memory_meter: Option<Meter>,
+    /// Threads that walk the chunks of `.evtx` files in parallel, so one big file uses every
+    /// core. [`ingest_all`] starts them for its run when this is `None`; a reader called on its
+    /// own without them walks its chunks on its own thread.
+    pub chunk_walkers: Option<ChunkWalkers>,
 }
 
 impl Default for IngestOptions {
@@ -71,6 +77,7 @@ impl Default for IngestOptions {
             file_timeout: Some(watchdog::DEFAULT_FILE_TIMEOUT),
             max_file_memory: Some(watchdog::DEFAULT_MAX_FILE_MEMORY),
             memory_meter: None,
+            chunk_walkers: None,
         }
     }
 }
@@ -194,15 +201,20 @@ impl Collector {
     /// Count a record that was read, when the reader decided its relevance itself (the EVTX
     /// reader does, from the template values, before rendering).
     pub fn count(&mut self, channel: &str, host: &str) {
-        self.report.records += 1;
+        self.count_many(channel, host, 1);
+    }
+
+    /// Count `n` records of the same channel and host (see [`Collector::count`]).
+    pub fn count_many(&mut self, channel: &str, host: &str, n: u64) {
+        self.report.records += n;
         if !channel.is_empty() && !self.channels.contains(channel) {
             self.channels.insert(channel.to_string());
         }
         if !host.is_empty() {
             match self.hosts.get_mut(host) {
-                Some(n) => *n += 1,
+                Some(count) => *count += n,
                 None => {
-                    self.hosts.insert(host.to_string(), 1);
+                    self.hosts.insert(host.to_string(), n);
                 }
             }
         }
@@ -366,6 +378,11 @@ pub fn ingest_all(
     // One file per task: files differ in cost by orders of magnitude, so rayon must not hand a
     // thread a contiguous half of the list.
     let readers = watchdog::ReaderPool::default();
+    let mut options = options.clone();
+    if options.chunk_walkers.is_none() {
+        options.chunk_walkers = ChunkWalkers::new(rayon::current_num_threads());
+    }
+    let options = &options;
     let mut results: Vec<(usize, FileIngest)> = order
         .into_par_iter()
         .with_max_len(1)

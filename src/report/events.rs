@@ -13,11 +13,29 @@ use super::{csv_cell, terminal_safe};
 use crate::event::Event;
 use std::io::{Result, Write};
 
-/// One event per line, as JSON.
+/// Events serialised per parallel task, and per batch written (bounds the text held at once).
+const JSONL_TASK: usize = 512;
+const JSONL_BATCH: usize = 8 * JSONL_TASK;
+
+/// One event per line, as JSON. Lines are serialised in parallel, a batch at a time, and written
+/// in order.
 pub fn write_jsonl(events: &[Event], out: &mut dyn Write) -> Result<()> {
-    for e in events {
-        serde_json::to_writer(&mut *out, e)?;
-        out.write_all(b"\n")?;
+    use rayon::prelude::*;
+    for batch in events.chunks(JSONL_BATCH) {
+        let texts: Vec<Vec<u8>> = batch
+            .par_chunks(JSONL_TASK)
+            .map(|task| {
+                let mut text = Vec::with_capacity(task.len() * 512);
+                for e in task {
+                    serde_json::to_writer(&mut text, e)?;
+                    text.push(b'\n');
+                }
+                Ok(text)
+            })
+            .collect::<serde_json::Result<_>>()?;
+        for text in texts {
+            out.write_all(&text)?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,218 @@
+//! A file's chunks, read in order: walked raw in parallel batches, or by the crate.
+//!
+//! Takes: the chunks of one `.evtx` file as the crate's parser yields them (record order).
+//! Produces: every record into the [`Collector`], in file order, with the chunk checksum notes.
+//!
+//! The reader thread reads chunks ahead in batches of [`BATCH_CHUNKS`]. A batch's raw walks
+//! ([`super::shapes::raw_chunk`]: no crate record build, events straight from template values)
+//! run on the run's [`ChunkWalkers`], in groups of neighbouring chunks, while the reader thread
+//! commits the batch before: so one big file uses every core. The walkers are a thread pool of
+//! their own that nothing ever waits in (the file-level pool's threads wait for reader threads,
+//! and reader threads for walkers: sharing a pool could deadlock). The chunks the raw walk leaves to the crate
+//! (damaged records, stale records to carve) are read on the reader thread itself, as before,
+//! where the watchdog's deadline and memory meter see them. Only the raw walk — the project's
+//! own bounded code — runs off the reader thread.
+
+use super::shapes::{ShapeCache, raw_chunk};
+use super::{Rendered, Tally, collect, render_record};
+use crate::ingest::Collector;
+use crate::ingest::evtx_checks::{BadChunks, ChunkCheck};
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, ParserSettings};
+use std::sync::{Arc, mpsc};
+
+/// The threads that walk chunks for a run's readers (see the module doc).
+#[derive(Clone)]
+pub struct ChunkWalkers(Arc<rayon::ThreadPool>);
+
+impl ChunkWalkers {
+    /// `threads` walker threads; `None` when they cannot be started (readers then walk their
+    /// chunks themselves).
+    pub fn new(threads: usize) -> Option<Self> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("rdptriage-walker-{i}"))
+            .build()
+            .ok()
+            .map(|pool| ChunkWalkers(Arc::new(pool)))
+    }
+}
+
+impl std::fmt::Debug for ChunkWalkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChunkWalkers({} threads)", self.0.current_num_threads())
+    }
+}
+
+/// Chunks read ahead and walked together (1 MiB).
+pub(super) const BATCH_CHUNKS: usize = 16;
+
+/// The raw walk of each chunk of a batch (`None`: left to the crate).
+type Walked = Vec<Option<Vec<Rendered>>>;
+
+/// What a batch walked on the pool sends back: its chunks, their walks, the group caches.
+type Returned = (Vec<EvtxChunkData>, Walked, Vec<ShapeCache>);
+
+/// A started batch.
+pub(super) enum InFlight {
+    /// Walked already (on the calling thread).
+    Ready(Vec<EvtxChunkData>, Walked),
+    /// Walking on the pool; everything comes back here.
+    Pending(mpsc::Receiver<std::thread::Result<Returned>>),
+}
+
+/// Reads a file's chunks, by the raw walk when it can, else by the crate's.
+pub(super) struct ChunkReader {
+    pub(super) path: Arc<str>,
+    pub(super) settings: Arc<ParserSettings>,
+    /// Build events from template values (off: render every record).
+    pub(super) fast: bool,
+    /// Recover stale records from chunk slack.
+    pub(super) carve: bool,
+    /// Where batches are walked; `None`: on the reader thread.
+    pub(super) walkers: Option<ChunkWalkers>,
+    /// Template shapes for the crate's route and for batches walked on the calling thread.
+    pub(super) shapes: ShapeCache,
+    /// Template shapes for each group of a batch walked on the pool (lent to it meanwhile).
+    pub(super) group_shapes: Vec<ShapeCache>,
+    pub(super) checks: ChunkCheck,
+    pub(super) bad_chunks: BadChunks,
+}
+
+impl ChunkReader {
+    /// Start the raw walks of `chunks`: on the walkers when there are several, else at once.
+    pub(super) fn start(&mut self, chunks: Vec<EvtxChunkData>) -> InFlight {
+        if !self.fast {
+            return InFlight::Ready(chunks, Vec::new());
+        }
+        let walkers = match &self.walkers {
+            Some(walkers) if chunks.len() >= 2 => walkers.0.clone(),
+            _ => {
+                let shapes = &mut self.shapes;
+                let walked = chunks
+                    .iter()
+                    .map(|c| raw_chunk(c, &self.path, shapes, self.carve))
+                    .collect();
+                return InFlight::Ready(chunks, walked);
+            }
+        };
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let mut caches = std::mem::take(&mut self.group_shapes);
+        let (path, carve) = (self.path.clone(), self.carve);
+        walkers.spawn(move || {
+            let returned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let walked = walk_groups(&chunks, &mut caches, &path, carve);
+                (chunks, walked, caches)
+            }));
+            // The reader may have been abandoned by the watchdog: nobody to tell then.
+            let _ = sender.send(returned);
+        });
+        InFlight::Pending(receiver)
+    }
+
+    /// Commit a started batch: its records into the collector, in order.
+    pub(super) fn finish(
+        &mut self,
+        batch: InFlight,
+        collector: &mut Collector,
+    ) -> Result<(), String> {
+        let (chunks, walked) = match batch {
+            InFlight::Ready(chunks, walked) => (chunks, walked),
+            InFlight::Pending(receiver) => match receiver.recv() {
+                Ok(Ok((chunks, walked, caches))) => {
+                    self.group_shapes = caches;
+                    (chunks, walked)
+                }
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => return Err("the chunk walker ended without a result".into()),
+            },
+        };
+        let mut walked = walked.into_iter();
+        for mut chunk in chunks {
+            let raw = walked.next().flatten();
+            let mut tally = Tally::default();
+            let read = self.read_chunk(&mut chunk, raw, &mut tally, collector);
+            tally.flush(collector);
+            read?;
+        }
+        Ok(())
+    }
+
+    /// One chunk's records into the collector: the raw walk's, or the crate's.
+    fn read_chunk(
+        &mut self,
+        chunk: &mut EvtxChunkData,
+        raw: Option<Vec<Rendered>>,
+        tally: &mut Tally,
+        collector: &mut Collector,
+    ) -> Result<(), String> {
+        if let Some(records) = raw {
+            if !records.is_empty() {
+                let bad = self.checks.check(&chunk.data, &chunk.header);
+                self.bad_chunks.add(bad);
+            }
+            for rendered in records {
+                collector.check()?;
+                collect(rendered, false, tally, collector);
+            }
+            return Ok(());
+        }
+        let number = chunk.number.unwrap_or_default();
+        let mut parsed = match chunk.parse(self.settings.clone()) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                let err = EvtxError::FailedToParseChunk {
+                    chunk_id: number,
+                    source: Box::new(err),
+                };
+                collector.fail(|| err.to_string());
+                return Ok(());
+            }
+        };
+        for record in parsed.iter() {
+            collector.check()?;
+            let record = match record {
+                Ok(record) => record,
+                Err(err) => {
+                    collector.fail(|| err.to_string());
+                    continue;
+                }
+            };
+            let bad = self.checks.check(record.chunk.data, record.chunk.header);
+            self.bad_chunks.add(bad);
+            let recovered = record.recovered;
+            match render_record(record, &self.path, self.fast, &mut self.shapes) {
+                Ok(rendered) => collect(rendered, recovered, tally, collector),
+                // Carved hits that fail to render are noise, like ones that fail to build.
+                Err(_) if recovered => {}
+                Err(err) => collector.fail(|| err.to_string()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The raw walks of `chunks` in parallel groups of neighbouring chunks (which mostly share
+/// templates), each group with a template cache of its own.
+fn walk_groups(
+    chunks: &[EvtxChunkData],
+    caches: &mut Vec<ShapeCache>,
+    path: &Arc<str>,
+    carve: bool,
+) -> Walked {
+    use rayon::prelude::*;
+    let groups = chunks.len().min(2 * rayon::current_num_threads()).max(1);
+    let per_group = chunks.len().div_ceil(groups);
+    caches.resize_with(groups, ShapeCache::default);
+    let walked: Vec<Walked> = chunks
+        .par_chunks(per_group)
+        .zip(caches.par_iter_mut())
+        .map(|(group, shapes)| {
+            group
+                .iter()
+                .map(|c| raw_chunk(c, path, shapes, carve))
+                .collect()
+        })
+        .collect();
+    walked.into_iter().flatten().collect()
+}

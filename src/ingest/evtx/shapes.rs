@@ -1,0 +1,166 @@
+//! Events built from template values: the template shapes met in a file, and the direct route.
+//!
+//! Takes: a record's template definition offset and substitution values, from the crate's
+//! parse ([`direct`]) or from the raw walk of a chunk ([`raw_chunk`]).
+//! Produces: the record as [`Rendered`] (header for the accounting, event when relevant), or
+//! `None` when the record needs the crate's JSON rendering.
+
+use super::Rendered;
+use crate::ingest::evtx_template::{Context, TemplateShape};
+use crate::ingest::{evtx_direct, evtx_raw, evtx_template};
+use evtx::{EvtxChunkData, EvtxRecord};
+use std::sync::Arc;
+
+/// The shapes of the templates met so far, by definition offset. A chunk's template offsets
+/// are its own, so an entry is reused only when the definition's bytes are the same; records of
+/// consecutive chunks mostly are.
+#[derive(Clone, Default)]
+pub(super) struct ShapeCache {
+    entries: Vec<ShapeEntry>,
+    /// The header strings of the file's records.
+    strings: evtx_direct::Strings,
+    /// Recent relevance decisions by (channel, provider) pointer and event id: the catalog is
+    /// asked once per kind of record, not once per record.
+    relevance: Vec<(Arc<str>, Arc<str>, u32, bool)>,
+}
+
+/// How many relevance decisions [`ShapeCache`] remembers.
+const RECENT_DECISIONS: usize = 64;
+
+impl ShapeCache {
+    fn is_relevant(&mut self, header: &evtx_direct::DirectHeader) -> bool {
+        let found = self.relevance.iter().find(|(c, p, id, _)| {
+            *id == header.event_id
+                && Arc::ptr_eq(c, &header.channel)
+                && Arc::ptr_eq(p, &header.provider)
+        });
+        if let Some((_, _, _, relevant)) = found {
+            return *relevant;
+        }
+        let relevant =
+            crate::event::catalog::is_relevant(&header.channel, &header.provider, header.event_id);
+        if self.relevance.len() >= RECENT_DECISIONS {
+            self.relevance.remove(0);
+        }
+        self.relevance.push((
+            header.channel.clone(),
+            header.provider.clone(),
+            header.event_id,
+            relevant,
+        ));
+        relevant
+    }
+}
+
+#[derive(Clone)]
+struct ShapeEntry {
+    offset: u32,
+    context: Context,
+    definition: Vec<u8>,
+    shape: Option<Arc<TemplateShape>>,
+}
+
+/// Upper bound on remembered templates (a chunk rarely holds more than a few dozen).
+const MAX_SHAPES: usize = 256;
+
+impl ShapeCache {
+    fn get(&mut self, chunk: &[u8], offset: u32, context: Context) -> Option<Arc<TemplateShape>> {
+        let definition = definition_bytes(chunk, offset)?;
+        if let Some(e) = self
+            .entries
+            .iter()
+            .find(|e| e.offset == offset && e.context == context && e.definition == definition)
+        {
+            return e.shape.clone();
+        }
+        let shape = evtx_template::parse(chunk, offset, context).map(Arc::new);
+        if self.entries.len() >= MAX_SHAPES {
+            self.entries.clear();
+        }
+        self.entries.push(ShapeEntry {
+            offset,
+            context,
+            definition: definition.to_vec(),
+            shape: shape.clone(),
+        });
+        shape
+    }
+}
+
+/// The bytes of the template definition at `offset`: its 24-byte header and its body.
+fn definition_bytes(chunk: &[u8], offset: u32) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let size = chunk.get(start + 20..start + 24)?;
+    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+    chunk.get(start..start.checked_add(24)?.checked_add(size)?)
+}
+
+/// Build the record's event from its template values when the template's shape is known.
+pub(super) fn direct(
+    record: &EvtxRecord<'_>,
+    path: &Arc<str>,
+    shapes: &mut ShapeCache,
+) -> Option<Rendered> {
+    let instances = record.template_instances().ok()?;
+    let [instance] = instances.as_slice() else {
+        return None;
+    };
+    let values = instance.values.as_slice();
+    let definition = instance.template_def_offset;
+    let id = record.event_record_id;
+    direct_values(record.chunk.data, definition, values, id, path, shapes)
+}
+
+/// Build a record's event from its template's definition offset and its values.
+fn direct_values<V: evtx_direct::DirectValue>(
+    chunk: &[u8],
+    definition: u32,
+    values: &[V],
+    record_id: u64,
+    path: &Arc<str>,
+    shapes: &mut ShapeCache,
+) -> Option<Rendered> {
+    let shape = shapes.get(chunk, definition, Context::Record)?;
+    let header = evtx_direct::header(&shape, values, &mut shapes.strings)?;
+    let event = if shapes.is_relevant(&header) {
+        let mut nested = |bytes: &[u8], kind| {
+            let (definition, values) = evtx_raw::nested_instance(chunk, bytes)?;
+            let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
+            evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
+        };
+        let event = evtx_direct::event(&shape, values, &header, record_id, path, &mut nested)?;
+        Some(Box::new(event))
+    } else {
+        None
+    };
+    Some(Rendered::Ok {
+        channel: header.channel,
+        host: header.host,
+        event,
+    })
+}
+
+/// Every live record of a chunk built from its raw values, or `None` when any record needs the
+/// crate (see [`evtx_raw`]).
+pub(super) fn raw_chunk(
+    chunk: &EvtxChunkData,
+    path: &Arc<str>,
+    shapes: &mut ShapeCache,
+    carve: bool,
+) -> Option<Vec<Rendered>> {
+    let data = chunk.data.as_slice();
+    let records = evtx_raw::live_records(data, &chunk.header, carve)?;
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let (definition, values) = evtx_raw::record_instance(data, record.binxml)?;
+        out.push(direct_values(
+            data,
+            definition,
+            &values,
+            record.record_id,
+            path,
+            shapes,
+        )?);
+    }
+    Some(out)
+}
