@@ -9,6 +9,7 @@
 use crate::attempt::{self, Correlation, Timeline};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::ingest;
 use crate::source::{self, InputReport, Source};
 
@@ -55,11 +56,7 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
     let discovery = source::discover(&config.paths);
     let files = read_all(config, &discovery.sources, progress)?;
     let mut inputs = discovery.problems;
-    let mut events = Vec::new();
-    for file in files {
-        inputs.push(file.report);
-        events.extend(file.events);
-    }
+    let events = merge_events(files, &mut inputs);
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Analysis {
         inputs,
@@ -67,6 +64,28 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
         correlation: Correlation::default(),
         verdicts: None,
     })
+}
+
+/// All files' events in one vector, and their reports into `inputs`. The largest file's vector
+/// is grown in place (no second copy of a big file's events held at once), the others appended.
+fn merge_events(files: Vec<ingest::FileIngest>, inputs: &mut Vec<InputReport>) -> Vec<Event> {
+    let total: usize = files.iter().map(|f| f.events.len()).sum();
+    let largest = (0..files.len()).max_by_key(|&i| (files[i].events.len(), std::cmp::Reverse(i)));
+    let mut events = Vec::new();
+    let mut rest = Vec::with_capacity(files.len());
+    for (i, file) in files.into_iter().enumerate() {
+        inputs.push(file.report);
+        if Some(i) == largest {
+            events = file.events;
+        } else {
+            rest.push(file.events);
+        }
+    }
+    events.reserve_exact(total - events.len());
+    for more in rest {
+        events.extend(more);
+    }
+    events
 }
 
 /// Read the sources on a private thread pool.

@@ -10,12 +10,17 @@
 use super::FieldValue;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A field's name. Shared: the EVTX reader hands every event of a template the names its
+/// template definition gave, so a name costs a reference count, not an allocation, per event.
+pub type FieldName = Arc<str>;
 
 /// Event fields by name, sorted so output is deterministic.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fields {
     /// Sorted by name, names unique.
-    entries: Vec<(String, FieldValue)>,
+    entries: Vec<(FieldName, FieldValue)>,
 }
 
 impl Fields {
@@ -32,11 +37,12 @@ impl Fields {
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        self.entries.binary_search_by(|(n, _)| (**n).cmp(name))
     }
 
     /// Set `name` to `value`; returns the value it replaces.
-    pub fn insert(&mut self, name: String, value: FieldValue) -> Option<FieldValue> {
+    pub fn insert(&mut self, name: impl Into<FieldName>, value: FieldValue) -> Option<FieldValue> {
+        let name = name.into();
         match self.position(&name) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
@@ -77,13 +83,13 @@ impl Fields {
     }
 
     /// (name, value) pairs in name order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &FieldValue)> + Clone {
-        self.entries.iter().map(|(n, v)| (n, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &FieldValue)> + Clone {
+        self.entries.iter().map(|(n, v)| (&**n, v))
     }
 
     /// The names, in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + Clone {
-        self.entries.iter().map(|(n, _)| n)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + Clone {
+        self.entries.iter().map(|(n, _)| &**n)
     }
 
     /// The values, in name order.
@@ -92,7 +98,7 @@ impl Fields {
     }
 
     /// Keep the fields for which `keep` says so.
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut FieldValue) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut FieldValue) -> bool) {
         self.entries.retain_mut(|(n, v)| keep(n, v));
     }
 
@@ -116,7 +122,7 @@ impl std::ops::Index<&str> for Fields {
     }
 }
 
-impl<K: Into<String>> FromIterator<(K, FieldValue)> for Fields {
+impl<K: Into<FieldName>> FromIterator<(K, FieldValue)> for Fields {
     fn from_iter<I: IntoIterator<Item = (K, FieldValue)>>(items: I) -> Self {
         let mut fields = Fields::new();
         fields.extend(items);
@@ -124,17 +130,17 @@ impl<K: Into<String>> FromIterator<(K, FieldValue)> for Fields {
     }
 }
 
-impl<K: Into<String>> Extend<(K, FieldValue)> for Fields {
+impl<K: Into<FieldName>> Extend<(K, FieldValue)> for Fields {
     fn extend<I: IntoIterator<Item = (K, FieldValue)>>(&mut self, items: I) {
         for (name, value) in items {
-            self.insert(name.into(), value);
+            self.insert(name, value);
         }
     }
 }
 
 impl IntoIterator for Fields {
-    type Item = (String, FieldValue);
-    type IntoIter = std::vec::IntoIter<(String, FieldValue)>;
+    type Item = (FieldName, FieldValue);
+    type IntoIter = std::vec::IntoIter<(FieldName, FieldValue)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
@@ -142,14 +148,14 @@ impl IntoIterator for Fields {
 }
 
 impl<'a> IntoIterator for &'a Fields {
-    type Item = (&'a String, &'a FieldValue);
+    type Item = (&'a str, &'a FieldValue);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, FieldValue)>,
-        fn(&'a (String, FieldValue)) -> (&'a String, &'a FieldValue),
+        std::slice::Iter<'a, (FieldName, FieldValue)>,
+        fn(&'a (FieldName, FieldValue)) -> (&'a str, &'a FieldValue),
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(n, v)| (n, v))
+        self.entries.iter().map(|(n, v)| (&**n, v))
     }
 }
 
@@ -164,7 +170,9 @@ impl<'de> Deserialize<'de> for Fields {
         let map = BTreeMap::<String, FieldValue>::deserialize(deserializer)?;
         let mut fields = Fields::with_capacity(map.len());
         // Already sorted and unique: append in order.
-        fields.entries.extend(map);
+        fields
+            .entries
+            .extend(map.into_iter().map(|(n, v)| (FieldName::from(n), v)));
         Ok(fields)
     }
 }
@@ -176,17 +184,14 @@ mod tests {
     #[test]
     fn behaves_like_a_sorted_map() {
         let mut f = Fields::new();
-        assert_eq!(f.insert("b".into(), FieldValue::UInt(2)), None);
-        assert_eq!(f.insert("a".into(), FieldValue::UInt(1)), None);
-        assert_eq!(f.insert("c".into(), FieldValue::Null), None);
+        assert_eq!(f.insert("b", FieldValue::UInt(2)), None);
+        assert_eq!(f.insert("a", FieldValue::UInt(1)), None);
+        assert_eq!(f.insert("c", FieldValue::Null), None);
         assert_eq!(
-            f.insert("b".into(), FieldValue::UInt(3)),
+            f.insert("b", FieldValue::UInt(3)),
             Some(FieldValue::UInt(2))
         );
-        assert_eq!(
-            f.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(f["b"], FieldValue::UInt(3));
         assert!(f.contains_key("c") && !f.contains_key("d"));
         assert_eq!(f.remove("a"), Some(FieldValue::UInt(1)));
@@ -206,7 +211,7 @@ mod tests {
         .into_iter()
         .collect();
         let b: BTreeMap<String, FieldValue> =
-            f.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            f.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         assert_eq!(
             serde_json::to_string(&f).unwrap(),
             serde_json::to_string(&b).unwrap()

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub use fields::Fields;
+pub use fields::{FieldName, Fields};
 
 /// One relevant Windows event, normalized.
 ///
@@ -183,9 +183,9 @@ mod tests {
 
     fn sample() -> Event {
         let mut fields = Fields::new();
-        fields.insert("Value".into(), FieldValue::UInt(2308));
-        fields.insert("ErrorCode".into(), FieldValue::Hex(0x8009030d));
-        fields.insert("Name".into(), FieldValue::Text("Disconnect Reason".into()));
+        fields.insert("Value", FieldValue::UInt(2308));
+        fields.insert("ErrorCode", FieldValue::Hex(0x8009030d));
+        fields.insert("Name", FieldValue::Text("Disconnect Reason".into()));
         Event {
             time: "2024-03-01T10:00:02Z".parse().unwrap(),
             host: "client01".into(),

@@ -151,7 +151,7 @@ fn add_event_data(v: &Value, out: &mut Fields) {
                     }
                 }
                 other => {
-                    out.insert("param1".into(), FieldValue::from_json(other));
+                    out.insert("param1", FieldValue::from_json(other));
                 }
             }
         } else {

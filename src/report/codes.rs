@@ -107,7 +107,7 @@ pub fn event_codes(event: &Event) -> BTreeMap<String, DecodedCode> {
                 return None;
             }
             let decoded = decode_in(tables, value)?;
-            Some((name.clone(), decoded))
+            Some((name.to_string(), decoded))
         })
         .collect()
 }

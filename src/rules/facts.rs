@@ -15,15 +15,12 @@ pub fn facts(analysis: &Analysis, attempt: &Attempt) -> Fields {
     let code = |v: Option<u64>| v.map_or(FieldValue::Null, FieldValue::Hex);
     let mut f = Fields::new();
     f.insert(
-        "clock_offset_seconds".into(),
+        "clock_offset_seconds",
         FieldValue::Float(clock_spread(analysis, attempt)),
     );
+    f.insert("connected", FieldValue::Bool(connected(analysis, attempt)));
     f.insert(
-        "connected".into(),
-        FieldValue::Bool(connected(analysis, attempt)),
-    );
-    f.insert(
-        "seen_by".into(),
+        "seen_by",
         FieldValue::List(
             attempt
                 .seen_by
@@ -37,22 +34,19 @@ pub fn facts(analysis: &Analysis, attempt: &Attempt) -> Fields {
         Outcome::Failed => "failed",
         Outcome::Unknown => "unknown",
     };
-    f.insert("outcome".into(), FieldValue::Text(outcome.into()));
-    f.insert("primary".into(), code(attempt.codes.primary));
-    f.insert("extended".into(), code(attempt.codes.extended));
+    f.insert("outcome", FieldValue::Text(outcome.into()));
+    f.insert("primary", code(attempt.codes.primary));
+    f.insert("extended", code(attempt.codes.extended));
+    f.insert("extended_source", text(&attempt.codes.extended_source));
     f.insert(
-        "extended_source".into(),
-        text(&attempt.codes.extended_source),
-    );
-    f.insert(
-        "primary_reported".into(),
+        "primary_reported",
         FieldValue::Bool(attempt.codes.primary_reported),
     );
-    f.insert("client".into(), text(&attempt.client));
-    f.insert("gateway".into(), text(&attempt.gateway));
-    f.insert("server".into(), text(&attempt.server));
-    f.insert("target".into(), text(&attempt.target));
-    f.insert("user".into(), text(&attempt.user));
+    f.insert("client", text(&attempt.client));
+    f.insert("gateway", text(&attempt.gateway));
+    f.insert("server", text(&attempt.server));
+    f.insert("target", text(&attempt.target));
+    f.insert("user", text(&attempt.user));
     f
 }
 

@@ -31,7 +31,7 @@ pub enum Slot {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldSlot {
     /// The field's name as the JSON rendering keys it (`param1`… for unnamed `Data`).
-    pub name: String,
+    pub name: crate::event::FieldName,
     /// Its content.
     pub content: Slot,
     /// The element is left out when this substitution value is null (MS-EVEN6 dependency id).
@@ -428,11 +428,11 @@ fn event_data(event_data: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> {
             ("Data", Some(_)) => return None,
             (other, _) => other.to_string(),
         };
-        if fields.iter().any(|f| f.name == name) {
+        if fields.iter().any(|f| *f.name == *name) {
             return None;
         }
         fields.push(FieldSlot {
-            name,
+            name: name.into(),
             content: child.content.clone(),
             depends_on: child.dependency,
             empty_is_text: child.name == "Data",
@@ -461,11 +461,11 @@ fn wrapper_fields(wrapper: &Element, fields: &mut Vec<FieldSlot>) -> Option<()> 
         if !child.children.is_empty() || !child.attributes.is_empty() || !child.loose.is_empty() {
             return None;
         }
-        if fields.iter().any(|f| f.name == child.name) {
+        if fields.iter().any(|f| *f.name == *child.name) {
             return None;
         }
         fields.push(FieldSlot {
-            name: child.name.clone(),
+            name: child.name.as_str().into(),
             content: child.content.clone(),
             depends_on: child.dependency,
             empty_is_text: false,

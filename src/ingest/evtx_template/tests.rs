@@ -153,7 +153,7 @@ fn a_manifest_template_maps_header_and_named_data() {
     assert_eq!(shape.time, Some(Slot::Value(6)));
     assert_eq!(shape.activity_id, Some(Slot::Value(7)));
     assert_eq!(shape.computer, Some(Slot::Literal("SRV".into())));
-    let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<_> = shape.fields.iter().map(|f| &*f.name).collect();
     assert_eq!(names, ["User", "Code"]);
     assert_eq!(shape.fields[1].content, Slot::Value(18));
     assert!(shape.fields.iter().all(|f| f.empty_is_text));
@@ -171,7 +171,7 @@ fn unnamed_data_become_params_and_other_children_keep_their_name() {
         b.end();
     })
     .unwrap();
-    let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<_> = shape.fields.iter().map(|f| &*f.name).collect();
     assert_eq!(names, ["param1", "param2", "Binary"]);
     assert!(!shape.fields[2].empty_is_text);
 }
@@ -203,7 +203,7 @@ fn a_user_data_wrapper_template_gives_its_children() {
         b.end();
     });
     let shape = parse(&b.chunk, offset, Context::Payload(PayloadKind::UserData)).unwrap();
-    let names: Vec<_> = shape.fields.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<_> = shape.fields.iter().map(|f| &*f.name).collect();
     assert_eq!(names, ["User", "SessionID"]);
     assert!(shape.event_id.is_none());
     // Read as a record's template, the same bytes are no event.

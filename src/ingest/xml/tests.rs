@@ -434,7 +434,7 @@ fn irrelevant_events_build_no_fields_and_repeated_names_become_lists() {
     p.channel = Some("System".into());
     p.provider = Some("Service Control Manager".into());
     p.event_id = Some("7040".into());
-    p.fields.insert("param1".into(), FieldValue::UInt(1));
+    p.fields.insert("param1", FieldValue::UInt(1));
     p.system_ended();
     assert!(!p.collect);
     assert!(p.fields.is_empty());
