@@ -102,7 +102,7 @@ fn is_null_guid(a: &str) -> bool {
 fn build(events: &[Event], group: Vec<usize>) -> Option<ClientView> {
     let first = events.get(*group.first()?)?;
     let mut view = ClientView {
-        host: first.host.clone(),
+        host: first.host.to_string(),
         events: Vec::new(),
         target: None,
         target_address: None,

@@ -26,7 +26,7 @@ pub fn host_infos(timeline: &Timeline, offsets: &Offsets) -> Vec<HostInfo> {
         }
         let role = main_role(&roles);
         out.push(HostInfo {
-            name: timeline.events[first].host.clone(),
+            name: timeline.events[first].host.to_string(),
             role,
             roles: roles.into_iter().collect(),
             clock_offset_seconds: offsets.values.get(key).copied(),

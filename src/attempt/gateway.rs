@@ -110,7 +110,7 @@ fn split_sequences(events: &[Event], group: Vec<usize>) -> Vec<Vec<usize>> {
 fn build(events: &[Event], group: Vec<usize>) -> GatewayView {
     let first = &events[group[0]];
     let mut view = GatewayView {
-        host: first.host.clone(),
+        host: first.host.to_string(),
         events: Vec::new(),
         client_address: None,
         user: None,

@@ -57,7 +57,7 @@ impl Timeline {
         let mut keys: Vec<String> = Vec::new();
         let mut per_key: Vec<HostPositions> = Vec::new();
         for (i, e) in events.iter().enumerate() {
-            let k = *spellings.entry(e.host.as_str()).or_insert_with(|| {
+            let k = *spellings.entry(&*e.host).or_insert_with(|| {
                 let key = host_key(&e.host);
                 keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                     keys.push(key);
@@ -295,8 +295,8 @@ pub(crate) mod tests_support {
         Event {
             time: base + chrono::Duration::seconds(secs),
             host: host.into(),
-            channel,
-            provider,
+            channel: channel.into(),
+            provider: provider.into(),
             event_id: id,
             level: None,
             record_id: Some(secs.unsigned_abs()),

@@ -179,7 +179,7 @@ fn new_view(
     port: Option<u16>,
 ) -> ServerView {
     ServerView {
-        host: e.host.clone(),
+        host: e.host.to_string(),
         events,
         client_address: address,
         client_port: port,
@@ -195,7 +195,7 @@ fn new_view(
 
 /// The address an event names for its client, and the port when it has one.
 fn event_address(e: &Event) -> Option<(String, Option<u16>)> {
-    let field = match (e.channel.as_str(), e.event_id) {
+    let field = match (&*e.channel, e.event_id) {
         _ if channel_is(e, RDPCORETS_OPERATIONAL) => "IPString",
         _ if channel_is(e, RCM_OPERATIONAL) && e.event_id == 1149 => "Param3",
         _ if channel_is(e, LSM_OPERATIONAL) => "Address",

@@ -29,12 +29,12 @@ pub use fields::{FieldName, Fields};
 pub struct Event {
     /// When the event was logged, in UTC, by the logging host's own clock (not corrected).
     pub time: DateTime<Utc>,
-    /// The `Computer` field: the machine that logged the event.
-    pub host: String,
+    /// The `Computer` field: the machine that logged the event (shared: a file's events repeat it).
+    pub host: Arc<str>,
     /// The event log channel, e.g. `Microsoft-Windows-TerminalServices-RDPClient/Operational`.
-    pub channel: String,
+    pub channel: Arc<str>,
     /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// The event id (without qualifiers).
     pub event_id: u32,
     /// The Windows level (1 critical, 2 error, 3 warning, 4 information, 0 log always), when known.

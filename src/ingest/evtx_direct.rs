@@ -162,9 +162,9 @@ pub fn event<V: DirectValue>(
     let fields = all_fields(shape, values, nested);
     Some(Event {
         time,
-        host: header.host.to_string(),
-        channel: header.channel.to_string(),
-        provider: header.provider.to_string(),
+        host: header.host.clone(),
+        channel: header.channel.clone(),
+        provider: header.provider.clone(),
         event_id: header.event_id,
         level,
         record_id: Some(stored_id.unwrap_or(record_id)),

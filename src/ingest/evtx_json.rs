@@ -198,7 +198,7 @@ mod tests {
     fn separate_attribute_layout() {
         let s = split(SEPARATE).unwrap();
         assert_eq!(s.header.event_id, 226);
-        assert_eq!(s.header.host, "MSEDGEWIN10");
+        assert_eq!(&*s.header.host, "MSEDGEWIN10");
         assert_eq!(s.header.record_id, Some(851));
         assert_eq!(
             s.header.activity_id.as_deref(),
@@ -213,7 +213,7 @@ mod tests {
     fn nested_attribute_layout_with_unnamed_data() {
         let s = split(NESTED).unwrap();
         assert_eq!(s.header.event_id, 7031);
-        assert_eq!(s.header.provider, "Service Control Manager");
+        assert_eq!(&*s.header.provider, "Service Control Manager");
         assert_eq!(s.header.activity_id, None);
         let f = fields(&s).unwrap();
         assert_eq!(

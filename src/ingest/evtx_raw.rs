@@ -101,6 +101,19 @@ pub fn nested_instance(chunk: &[u8], bytes: &[u8]) -> Option<(u32, Vec<Option<Fi
     Some((definition, values.iter().map(RawValue::field).collect()))
 }
 
+/// The definition offset of a nested BinXML value that is one template instance (with or without
+/// a fragment header) followed by the end of the value or the end-of-stream token; `None` for
+/// anything else.
+pub fn nested_definition(chunk: &[u8], bytes: &[u8]) -> Option<u32> {
+    let token = match bytes {
+        [0x0f, _, _, _, 0x0c, ..] => 4,
+        [0x0c, ..] => 0,
+        _ => return None,
+    };
+    let (definition, _, end) = instance(chunk, bytes, token)?;
+    matches!(bytes.get(end), None | Some(0x00)).then_some(definition)
+}
+
 /// The template instance whose token is at `token` in `bytes` (which lie inside `chunk`): its
 /// definition offset (an inline definition is skipped), its values, and where they end.
 fn instance<'a>(
@@ -143,7 +156,8 @@ impl<'a> RawValue<'a> {
     fn plausible(&self) -> bool {
         let n = self.bytes.len();
         match self.kind {
-            0x00 | 0x0e | 0x21 | 0x83 | 0x84 => true,
+            // ANSI text decodes with the crate's default codec (windows-1252: every byte maps).
+            0x00 | 0x02 | 0x0e | 0x21 | 0x83 | 0x84 => true,
             0x01 | 0x81 => n.is_multiple_of(2),
             0x03 | 0x04 => n == 1,
             0x05 | 0x06 => n == 2,

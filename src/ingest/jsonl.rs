@@ -95,9 +95,9 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         let h = split.header;
         c.push(Event {
             time,
-            host: h.host,
-            channel: h.channel,
-            provider: h.provider,
+            host: h.host.into(),
+            channel: h.channel.into(),
+            provider: h.provider.into(),
             event_id: h.event_id,
             level: h.level,
             record_id: h.record_id,

@@ -225,7 +225,7 @@ impl Collector {
         if event.host.trim().is_empty() {
             // Some text forms name no computer: keep the events of this file together under a
             // name that says so, rather than an empty host shared by every such file.
-            event.host = format!("unknown host ({})", file_name(&self.report.path));
+            event.host = format!("unknown host ({})", file_name(&self.report.path)).into();
         }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);

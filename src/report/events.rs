@@ -54,9 +54,9 @@ pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
         };
         let row = [
             e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            e.host.clone(),
-            e.channel.clone(),
-            e.provider.clone(),
+            e.host.to_string(),
+            e.channel.to_string(),
+            e.provider.to_string(),
             e.event_id.to_string(),
             kind.to_string(),
             e.record_id.map(|r| r.to_string()).unwrap_or_default(),

@@ -13,12 +13,12 @@
 //! where the watchdog's deadline and memory meter see them. Only the raw walk — the project's
 //! own bounded code — runs off the reader thread.
 
-use super::shapes::{ShapeCache, raw_chunk};
+use super::shapes::{RawWalk, ShapeCache, raw_chunk};
 use super::{Rendered, Tally, collect, render_record};
 use crate::ingest::Collector;
 use crate::ingest::evtx_checks::{BadChunks, ChunkCheck};
+use evtx::EvtxChunkData;
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, ParserSettings};
 use std::sync::{Arc, mpsc};
 
 /// The threads that walk chunks for a run's readers (see the module doc).
@@ -63,12 +63,10 @@ pub(super) enum InFlight {
 
 /// Reads a file's chunks, by the raw walk when it can, else by the crate's.
 pub(super) struct ChunkReader {
-    pub(super) path: Arc<str>,
-    pub(super) settings: Arc<ParserSettings>,
+    /// The file, the crate's settings, whether to carve slack.
+    pub(super) walk: RawWalk,
     /// Build events from template values (off: render every record).
     pub(super) fast: bool,
-    /// Recover stale records from chunk slack.
-    pub(super) carve: bool,
     /// Where batches are walked; `None`: on the reader thread.
     pub(super) walkers: Option<ChunkWalkers>,
     /// Template shapes for the crate's route and for batches walked on the calling thread.
@@ -91,17 +89,17 @@ impl ChunkReader {
                 let shapes = &mut self.shapes;
                 let walked = chunks
                     .iter()
-                    .map(|c| raw_chunk(c, &self.path, shapes, self.carve))
+                    .map(|c| raw_chunk(c, &self.walk, shapes))
                     .collect();
                 return InFlight::Ready(chunks, walked);
             }
         };
         let (sender, receiver) = mpsc::sync_channel(1);
         let mut caches = std::mem::take(&mut self.group_shapes);
-        let (path, carve) = (self.path.clone(), self.carve);
+        let walk = self.walk.clone();
         walkers.spawn(move || {
             let returned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let walked = walk_groups(&chunks, &mut caches, &path, carve);
+                let walked = walk_groups(&chunks, &mut caches, &walk);
                 (chunks, walked, caches)
             }));
             // The reader may have been abandoned by the watchdog: nobody to tell then.
@@ -158,7 +156,7 @@ impl ChunkReader {
             return Ok(());
         }
         let number = chunk.number.unwrap_or_default();
-        let mut parsed = match chunk.parse(self.settings.clone()) {
+        let mut parsed = match chunk.parse(self.walk.settings.clone()) {
             Ok(parsed) => parsed,
             Err(err) => {
                 let err = EvtxError::FailedToParseChunk {
@@ -181,7 +179,7 @@ impl ChunkReader {
             let bad = self.checks.check(record.chunk.data, record.chunk.header);
             self.bad_chunks.add(bad);
             let recovered = record.recovered;
-            match render_record(record, &self.path, self.fast, &mut self.shapes) {
+            match render_record(record, &self.walk.path, self.fast, &mut self.shapes) {
                 Ok(rendered) => collect(rendered, recovered, tally, collector),
                 // Carved hits that fail to render are noise, like ones that fail to build.
                 Err(_) if recovered => {}
@@ -194,12 +192,7 @@ impl ChunkReader {
 
 /// The raw walks of `chunks` in parallel groups of neighbouring chunks (which mostly share
 /// templates), each group with a template cache of its own.
-fn walk_groups(
-    chunks: &[EvtxChunkData],
-    caches: &mut Vec<ShapeCache>,
-    path: &Arc<str>,
-    carve: bool,
-) -> Walked {
+fn walk_groups(chunks: &[EvtxChunkData], caches: &mut Vec<ShapeCache>, walk: &RawWalk) -> Walked {
     use rayon::prelude::*;
     let groups = chunks.len().min(2 * rayon::current_num_threads()).max(1);
     let per_group = chunks.len().div_ceil(groups);
@@ -207,12 +200,7 @@ fn walk_groups(
     let walked: Vec<Walked> = chunks
         .par_chunks(per_group)
         .zip(caches.par_iter_mut())
-        .map(|(group, shapes)| {
-            group
-                .iter()
-                .map(|c| raw_chunk(c, path, shapes, carve))
-                .collect()
-        })
+        .map(|(group, shapes)| group.iter().map(|c| raw_chunk(c, walk, shapes)).collect())
         .collect();
     walked.into_iter().flatten().collect()
 }

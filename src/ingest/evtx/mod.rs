@@ -38,7 +38,7 @@ use crate::source::Source;
 pub use chunks::ChunkWalkers;
 use chunks::{BATCH_CHUNKS, ChunkReader};
 use evtx::{EvtxParser, EvtxRecord, ParserSettings};
-use shapes::{ShapeCache, direct};
+use shapes::{RawWalk, ShapeCache, direct};
 use std::sync::Arc;
 
 /// A record as read, for the collector.
@@ -98,10 +98,12 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     let mut parser = parser.with_configuration(settings.clone());
     let settings = Arc::new(settings);
     let mut reader = ChunkReader {
-        path,
-        settings,
+        walk: RawWalk {
+            path,
+            settings,
+            carve: options.recover_records,
+        },
         fast: !options.render_every_record,
-        carve: options.recover_records,
         walkers: options.chunk_walkers.clone(),
         shapes: ShapeCache::default(),
         group_shapes: Vec::new(),
@@ -163,7 +165,31 @@ fn render_record(
     }
     let record_id = record.event_record_id;
     let json = record.into_json()?;
-    Ok(render(&json.data, record_id, path))
+    let rendered = render(&json.data, record_id, path);
+    // The crate writes control characters of damaged text raw into its JSON strings, which no
+    // JSON parser accepts: escape them and try once more, rather than lose the record.
+    if let Rendered::Bad(..) = rendered
+        && let Some(escaped) = escape_control_characters(&json.data)
+    {
+        return Ok(render(&escaped, record_id, path));
+    }
+    Ok(rendered)
+}
+
+/// `json` with raw control characters written as `\u00XX` escapes; `None` when it has none.
+fn escape_control_characters(json: &str) -> Option<String> {
+    if !json.bytes().any(|b| b < 0x20) {
+        return None;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if (c as u32) < 0x20 {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 /// Counts of records read, by channel and host, handed to the collector in runs: a file's
@@ -237,9 +263,9 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
         match evtx_json::fields(&split) {
             Ok(fields) => Some(Box::new(Event {
                 time,
-                host: h.host.clone(),
-                channel: h.channel.clone(),
-                provider: h.provider.clone(),
+                host: h.host.as_str().into(),
+                channel: h.channel.as_str().into(),
+                provider: h.provider.as_str().into(),
                 event_id: h.event_id,
                 level: h.level,
                 record_id: Some(h.record_id.unwrap_or(record_id)),

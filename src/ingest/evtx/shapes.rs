@@ -8,7 +8,7 @@
 use super::Rendered;
 use crate::ingest::evtx_template::{Context, TemplateShape};
 use crate::ingest::{evtx_direct, evtx_raw, evtx_template};
-use evtx::{EvtxChunkData, EvtxRecord};
+use evtx::{EvtxChunk, EvtxChunkData, EvtxRecord, ParserSettings};
 use std::sync::Arc;
 
 /// The shapes of the templates met so far, by definition offset. A chunk's template offsets
@@ -140,19 +140,46 @@ fn direct_values<V: evtx_direct::DirectValue>(
     })
 }
 
+/// `Some` when every nested BinXML value of a record is laid out as a template instance: the
+/// crate builds nested values for every record, relevant or not, and fails the record when one is
+/// damaged (a damaged descriptor shifts the values after it, so a payload then starts somewhere
+/// else); the raw walk must not count such a record as read.
+fn nested_values_plausible(chunk: &[u8], values: &[evtx_raw::RawValue<'_>]) -> Option<()> {
+    values
+        .iter()
+        .filter(|v| v.kind == 0x21)
+        .try_for_each(|v| evtx_raw::nested_definition(chunk, v.bytes).map(|_| ()))
+}
+
+/// What a raw walk needs to know about its file and run.
+#[derive(Clone)]
+pub(super) struct RawWalk {
+    /// The file, as events name it.
+    pub(super) path: Arc<str>,
+    /// The crate's settings (to check a chunk loads as the crate loads it).
+    pub(super) settings: Arc<ParserSettings>,
+    /// Recover stale records from chunk slack (the walk then leaves chunks with slack records to
+    /// the crate).
+    pub(super) carve: bool,
+}
+
 /// Every live record of a chunk built from its raw values, or `None` when any record needs the
 /// crate (see [`evtx_raw`]).
 pub(super) fn raw_chunk(
     chunk: &EvtxChunkData,
-    path: &Arc<str>,
+    walk: &RawWalk,
     shapes: &mut ShapeCache,
-    carve: bool,
 ) -> Option<Vec<Rendered>> {
     let data = chunk.data.as_slice();
+    // The crate fails a chunk whose string table it cannot load before reading any record of it:
+    // leave such a chunk to the crate, so that both routes say the same.
+    EvtxChunk::new(data, &chunk.header, walk.settings.clone()).ok()?;
+    let (path, carve) = (&walk.path, walk.carve);
     let records = evtx_raw::live_records(data, &chunk.header, carve)?;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         let (definition, values) = evtx_raw::record_instance(data, record.binxml)?;
+        nested_values_plausible(data, &values)?;
         out.push(direct_values(
             data,
             definition,

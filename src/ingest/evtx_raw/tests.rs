@@ -212,7 +212,30 @@ fn values_whose_size_does_not_fit_their_type_are_implausible() {
         !v(0x13, &[1, 2, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0]),
         "SID shorter than its count"
     );
-    assert!(!v(0x02, b"ansi"), "ANSI strings are left to the crate");
+    assert!(v(0x02, b"ansi"), "ANSI text: every byte decodes");
+    let ansi = RawValue {
+        kind: 0x02,
+        bytes: b"ansi",
+    };
+    assert_eq!(
+        ansi.field(),
+        None,
+        "ANSI values of relevant events go the JSON route"
+    );
     assert!(v(0x87, &[0; 8]));
     assert!(!v(0x87, &[0; 6]));
+}
+
+#[test]
+fn nested_values_must_be_one_template_instance() {
+    let chunk = written_chunk(1);
+    let records = live_records(&chunk, &chunk_header(&chunk), false).unwrap();
+    let (_, values) = record_instance(&chunk, records[0].binxml).unwrap();
+    // The writer passes the payload as a nested BinXML value.
+    let payload = values.iter().find(|v| v.kind == 0x21).unwrap();
+    assert!(nested_definition(&chunk, payload.bytes).is_some());
+    // Two bytes early (what a shrunken descriptor before it does): not an instance.
+    let start = payload.bytes.as_ptr() as usize - chunk.as_ptr() as usize;
+    let shifted = &chunk[start - 2..start - 2 + payload.bytes.len()];
+    assert!(nested_definition(&chunk, shifted).is_none());
 }

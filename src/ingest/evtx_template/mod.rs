@@ -194,6 +194,12 @@ impl Reader<'_> {
                 u16::from_le_bytes(self.chunk.get(offset + 6..offset + 8)?.try_into().ok()?);
             self.pos += 8 + 2 * usize::from(chars) + 2;
         }
+        // A name XML could not have (empty, control characters, quotes, spaces…) is damage: the
+        // crate's rendering is the reference for it.
+        let name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+        if name.is_empty() || !name.chars().all(name_char) {
+            return None;
+        }
         Some(name)
     }
 
@@ -276,9 +282,11 @@ impl Reader<'_> {
                 let chars = usize::from(self.u16()?);
                 let raw = self.bytes.get(self.pos..self.pos + 2 * chars)?;
                 self.pos += 2 * chars;
+                // Text ends at a NUL, as the crate renders it.
                 let units: Vec<u16> = raw
                     .chunks_exact(2)
                     .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .take_while(|&u| u != 0)
                     .collect();
                 let text = String::from_utf16(&units).ok()?;
                 Some(Slot::Literal(text))

@@ -211,9 +211,9 @@ impl<'a> Emitter<'a> {
         };
         let event = Event {
             time: time.unwrap_or_default(),
-            host: rec.host,
-            channel: rec.channel,
-            provider: rec.provider,
+            host: rec.host.into(),
+            channel: rec.channel.into(),
+            provider: rec.provider.into(),
             event_id: id,
             level: rec.level,
             record_id: rec.record_id,

@@ -143,7 +143,7 @@ fn lane(analysis: &Analysis, a: &Attempt, role: HostRole, i: usize, _height: f64
         .events
         .iter()
         .filter(|l| l.role == role)
-        .map(|l| analysis.timeline.events[l.index].host.as_str())
+        .map(|l| analysis.timeline.events[l.index].host.as_ref())
         .collect();
     hosts.sort_by_key(|x| host_key(x));
     hosts.dedup_by_key(|x| host_key(x));
