@@ -167,6 +167,7 @@ impl ChunkReader {
                 return Ok(());
             }
         };
+        self.shapes.start_chunk();
         for record in parsed.iter() {
             collector.check()?;
             let record = match record {

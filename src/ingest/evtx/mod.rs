@@ -164,11 +164,14 @@ fn render_record(
         return Ok(direct);
     }
     let record_id = record.event_record_id;
+    let recovered = record.recovered;
     let json = record.into_json()?;
     let rendered = render(&json.data, record_id, path);
     // The crate writes control characters of damaged text raw into its JSON strings, which no
-    // JSON parser accepts: escape them and try once more, rather than lose the record.
+    // JSON parser accepts: escape them and try once more, rather than lose a live record. (A
+    // carved record that does not parse stays noise: its bytes were partly overwritten.)
     if let Rendered::Bad(..) = rendered
+        && !recovered
         && let Some(escaped) = escape_control_characters(&json.data)
     {
         return Ok(render(&escaped, record_id, path));
@@ -283,5 +286,24 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
         channel: header.channel.into(),
         host: header.host.into(),
         event,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_control_characters_in_the_crates_json_are_escaped_so_the_record_parses() {
+        let bad = "{\"a\":\"x\u{1}y\u{0}\"}";
+        assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+        let fixed = escape_control_characters(bad).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(value["a"], "x\u{1}y\u{0}");
+        assert_eq!(
+            escape_control_characters("{\"a\":1}"),
+            None,
+            "nothing to escape"
+        );
     }
 }

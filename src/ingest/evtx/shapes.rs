@@ -17,6 +17,11 @@ use std::sync::Arc;
 #[derive(Clone, Default)]
 pub(super) struct ShapeCache {
     entries: Vec<ShapeEntry>,
+    /// The shapes already looked up for the chunk being read, by offset: within one chunk an
+    /// offset always names the same bytes, so they are compared once per chunk, not per record.
+    in_chunk: Vec<(u32, Context, Option<Arc<TemplateShape>>)>,
+    /// The chunk `in_chunk` is about (its data's address; see [`ShapeCache::start_chunk`]).
+    chunk_at: usize,
     /// The header strings of the file's records.
     strings: evtx_direct::Strings,
     /// Recent relevance decisions by (channel, provider) pointer and event id: the catalog is
@@ -64,7 +69,36 @@ struct ShapeEntry {
 const MAX_SHAPES: usize = 256;
 
 impl ShapeCache {
+    /// Call before reading the records of another chunk (its buffer may sit where the last one
+    /// was).
+    pub(super) fn start_chunk(&mut self) {
+        self.in_chunk.clear();
+        self.chunk_at = 0;
+    }
+
     fn get(&mut self, chunk: &[u8], offset: u32, context: Context) -> Option<Arc<TemplateShape>> {
+        if self.chunk_at != chunk.as_ptr() as usize {
+            self.in_chunk.clear();
+            self.chunk_at = chunk.as_ptr() as usize;
+        }
+        let known = self
+            .in_chunk
+            .iter()
+            .find(|(o, c, _)| *o == offset && *c == context);
+        if let Some((_, _, shape)) = known {
+            return shape.clone();
+        }
+        let shape = self.get_by_bytes(chunk, offset, context);
+        self.in_chunk.push((offset, context, shape.clone()));
+        shape
+    }
+
+    fn get_by_bytes(
+        &mut self,
+        chunk: &[u8],
+        offset: u32,
+        context: Context,
+    ) -> Option<Arc<TemplateShape>> {
         let definition = definition_bytes(chunk, offset)?;
         if let Some(e) = self
             .entries
@@ -171,6 +205,7 @@ pub(super) fn raw_chunk(
     shapes: &mut ShapeCache,
 ) -> Option<Vec<Rendered>> {
     let data = chunk.data.as_slice();
+    shapes.start_chunk();
     // The crate fails a chunk whose string table it cannot load before reading any record of it:
     // leave such a chunk to the crate, so that both routes say the same.
     EvtxChunk::new(data, &chunk.header, walk.settings.clone()).ok()?;
