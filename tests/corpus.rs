@@ -99,13 +99,6 @@ fn deciding_relevance_from_templates_gives_the_same_events_as_rendering_everythi
     let Some(dir) = corpus() else { return };
     let found = discover(std::slice::from_ref(&dir));
     let fast = ingest_all(&found.sources, &IngestOptions::default(), &|_, _| {});
-    let slow_options = IngestOptions {
-        render_every_record: true,
-        ..IngestOptions::default()
-    };
-    let slow = ingest_all(&found.sources, &slow_options, &|_, _| {});
-    for (f, s) in fast.iter().zip(&slow) {
-        assert_eq!(f.report, s.report, "{}", f.report.path);
-        assert_eq!(f.events, s.events, "{}", f.report.path);
-    }
+    let slow = crate::util::ingest_rendering_every_record(&found.sources);
+    crate::util::assert_same_reads(&fast, &slow);
 }

@@ -370,22 +370,13 @@ fn events_built_from_template_values_equal_those_of_rendering_every_record() {
     use rdptriage::ingest::{IngestOptions, ingest_all};
     let found = rdptriage::source::discover(&[samples_dir()]);
     let direct = ingest_all(&found.sources, &IngestOptions::default(), &|_, _| {});
-    let rendered = ingest_all(
-        &found.sources,
-        &IngestOptions {
-            render_every_record: true,
-            ..IngestOptions::default()
-        },
-        &|_, _| {},
-    );
-    let mut evtx_events = 0;
-    for (d, r) in direct.iter().zip(&rendered) {
-        assert_eq!(d.report, r.report, "{}", d.report.path);
-        assert_eq!(d.events, r.events, "{}", d.report.path);
-        if d.report.path.ends_with(".evtx") {
-            evtx_events += d.events.len();
-        }
-    }
+    let rendered = crate::util::ingest_rendering_every_record(&found.sources);
+    crate::util::assert_same_reads(&direct, &rendered);
+    let evtx_events: usize = direct
+        .iter()
+        .filter(|d| d.report.path.ends_with(".evtx"))
+        .map(|d| d.events.len())
+        .sum();
     assert!(
         evtx_events > 500,
         "the samples hold EVTX events: {evtx_events}"
@@ -478,19 +469,11 @@ fn multi_chunk_files_read_in_parallel_without_deadlock_and_match_rendering() {
     let walked = receiver
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("reading finished (a deadlock leaves it waiting forever)");
-    let rendered = ingest_all(
-        &found.sources,
-        &IngestOptions {
-            render_every_record: true,
-            ..IngestOptions::default()
-        },
-        &|_, _| {},
-    );
     assert_eq!(walked.len(), files);
-    for (w, r) in walked.iter().zip(&rendered) {
+    for w in &walked {
         assert_eq!(w.report.records, 1500, "{}", w.report.path);
         assert_eq!(w.events.len(), 1500, "{}", w.report.path);
-        assert_eq!(w.report, r.report, "{}", w.report.path);
-        assert_eq!(w.events, r.events, "{}", w.report.path);
     }
+    let rendered = crate::util::ingest_rendering_every_record(&found.sources);
+    crate::util::assert_same_reads(&walked, &rendered);
 }

@@ -83,7 +83,9 @@ pub fn record_instance<'a>(chunk: &'a [u8], binxml: &'a [u8]) -> Option<(u32, Ve
     if !binxml.starts_with(&[0x0f, 0x01, 0x01, 0x00, 0x0c]) {
         return None;
     }
-    let (definition, values, end) = instance(chunk, binxml, 4)?;
+    // Room for the System values and a few more without growing.
+    let mut values = Vec::with_capacity(32);
+    let (definition, end) = instance(chunk, binxml, 4, |v| values.push(v))?;
     (*binxml.get(end)? == 0x00).then_some((definition, values))
 }
 
@@ -91,36 +93,39 @@ pub fn record_instance<'a>(chunk: &'a [u8], binxml: &'a [u8]) -> Option<(u32, Ve
 /// which lie inside `chunk`: its template's definition offset and its values, converted.
 /// `None` for any other layout or a value type we do not convert.
 pub fn nested_instance(chunk: &[u8], bytes: &[u8]) -> Option<(u32, Vec<Option<FieldValue>>)> {
-    // The instance token, with or without a fragment header before it.
-    let token = match bytes {
-        [0x0f, _, _, _, 0x0c, ..] => 4,
-        [0x0c, ..] => 0,
-        _ => return None,
-    };
-    let (definition, values, _) = instance(chunk, bytes, token)?;
-    Some((definition, values.iter().map(RawValue::field).collect()))
+    let mut values = Vec::new();
+    let (definition, _) = instance(chunk, bytes, nested_token(bytes)?, |v| {
+        values.push(v.field());
+    })?;
+    Some((definition, values))
 }
 
 /// The definition offset of a nested BinXML value that is one template instance (with or without
 /// a fragment header) followed by the end of the value or the end-of-stream token; `None` for
-/// anything else.
+/// anything else. Checks every record's nested values, so it keeps nothing.
 pub fn nested_definition(chunk: &[u8], bytes: &[u8]) -> Option<u32> {
-    let token = match bytes {
-        [0x0f, _, _, _, 0x0c, ..] => 4,
-        [0x0c, ..] => 0,
-        _ => return None,
-    };
-    let (definition, _, end) = instance(chunk, bytes, token)?;
+    let (definition, end) = instance(chunk, bytes, nested_token(bytes)?, |_| {})?;
     matches!(bytes.get(end), None | Some(0x00)).then_some(definition)
 }
 
-/// The template instance whose token is at `token` in `bytes` (which lie inside `chunk`): its
-/// definition offset (an inline definition is skipped), its values, and where they end.
+/// Where the instance token of a nested BinXML value is: with or without a fragment header.
+fn nested_token(bytes: &[u8]) -> Option<usize> {
+    match bytes {
+        [0x0f, _, _, _, 0x0c, ..] => Some(4),
+        [0x0c, ..] => Some(0),
+        _ => None,
+    }
+}
+
+/// The template instance whose token is at `token` in `bytes` (which lie inside `chunk`): each
+/// of its values to `each`, in order; its definition offset (an inline definition is skipped)
+/// and where its values end.
 fn instance<'a>(
     chunk: &[u8],
     bytes: &'a [u8],
     token: usize,
-) -> Option<(u32, Vec<RawValue<'a>>, usize)> {
+    mut each: impl FnMut(RawValue<'a>),
+) -> Option<(u32, usize)> {
     let start = (bytes.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
     if start.checked_add(bytes.len())? > chunk.len() {
         return None;
@@ -135,7 +140,6 @@ fn instance<'a>(
     pos += 4;
     let descriptors = bytes.get(pos..pos.checked_add(count.checked_mul(4)?)?)?;
     pos += descriptors.len();
-    let mut values = Vec::with_capacity(count);
     for d in descriptors.chunks_exact(4) {
         let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
         let value = RawValue {
@@ -146,9 +150,9 @@ fn instance<'a>(
             return None;
         }
         pos += size;
-        values.push(value);
+        each(value);
     }
-    Some((definition, values, pos))
+    Some((definition, pos))
 }
 
 impl<'a> RawValue<'a> {

@@ -105,3 +105,26 @@ pub fn client_server_0x904(skew: i64) -> Vec<String> {
         ),
     ]
 }
+
+/// Read `sources` rendering every EVTX record to JSON: the reference the fast routes are held to.
+pub fn ingest_rendering_every_record(
+    sources: &[rdptriage::source::Source],
+) -> Vec<rdptriage::ingest::FileIngest> {
+    let options = rdptriage::ingest::IngestOptions {
+        render_every_record: true,
+        ..rdptriage::ingest::IngestOptions::default()
+    };
+    rdptriage::ingest::ingest_all(sources, &options, &|_, _| {})
+}
+
+/// Assert that two reads of the same sources give each file the same report and events.
+pub fn assert_same_reads(
+    read: &[rdptriage::ingest::FileIngest],
+    reference: &[rdptriage::ingest::FileIngest],
+) {
+    assert_eq!(read.len(), reference.len());
+    for (r, x) in read.iter().zip(reference) {
+        assert_eq!(r.report, x.report, "{}", r.report.path);
+        assert_eq!(r.events, x.events, "{}", r.report.path);
+    }
+}

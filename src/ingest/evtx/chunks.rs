@@ -86,11 +86,7 @@ impl ChunkReader {
         let walkers = match &self.walkers {
             Some(walkers) if chunks.len() >= 2 => walkers.0.clone(),
             _ => {
-                let shapes = &mut self.shapes;
-                let walked = chunks
-                    .iter()
-                    .map(|c| raw_chunk(c, &self.walk, shapes))
-                    .collect();
+                let walked = walk_in_order(&chunks, &self.walk, &mut self.shapes);
                 return InFlight::Ready(chunks, walked);
             }
         };
@@ -201,7 +197,12 @@ fn walk_groups(chunks: &[EvtxChunkData], caches: &mut Vec<ShapeCache>, walk: &Ra
     let walked: Vec<Walked> = chunks
         .par_chunks(per_group)
         .zip(caches.par_iter_mut())
-        .map(|(group, shapes)| group.iter().map(|c| raw_chunk(c, walk, shapes)).collect())
+        .map(|(group, shapes)| walk_in_order(group, walk, shapes))
         .collect();
     walked.into_iter().flatten().collect()
+}
+
+/// The raw walks of `chunks`, one after another, sharing `shapes`.
+fn walk_in_order(chunks: &[EvtxChunkData], walk: &RawWalk, shapes: &mut ShapeCache) -> Walked {
+    chunks.iter().map(|c| raw_chunk(c, walk, shapes)).collect()
 }

@@ -19,9 +19,8 @@ pub(super) struct ShapeCache {
     entries: Vec<ShapeEntry>,
     /// The shapes already looked up for the chunk being read, by offset: within one chunk an
     /// offset always names the same bytes, so they are compared once per chunk, not per record.
+    /// Emptied by [`ShapeCache::start_chunk`].
     in_chunk: Vec<(u32, Context, Option<Arc<TemplateShape>>)>,
-    /// The chunk `in_chunk` is about (its data's address; see [`ShapeCache::start_chunk`]).
-    chunk_at: usize,
     /// The header strings of the file's records.
     strings: evtx_direct::Strings,
     /// Recent relevance decisions by (channel, provider) pointer and event id: the catalog is
@@ -69,18 +68,13 @@ struct ShapeEntry {
 const MAX_SHAPES: usize = 256;
 
 impl ShapeCache {
-    /// Call before reading the records of another chunk (its buffer may sit where the last one
-    /// was).
+    /// Call before reading the records of another chunk: every lookup until the next call must
+    /// be about that chunk.
     pub(super) fn start_chunk(&mut self) {
         self.in_chunk.clear();
-        self.chunk_at = 0;
     }
 
     fn get(&mut self, chunk: &[u8], offset: u32, context: Context) -> Option<Arc<TemplateShape>> {
-        if self.chunk_at != chunk.as_ptr() as usize {
-            self.in_chunk.clear();
-            self.chunk_at = chunk.as_ptr() as usize;
-        }
         let known = self
             .in_chunk
             .iter()

@@ -1,3 +1,6 @@
+//! Tests of the raw chunk walk: live records, template instances, value plausibility and
+//! conversion, nested payloads — on chunks written by the project's EVTX writer.
+
 use super::*;
 use crate::ingest::evtx_template::tests::Builder;
 
@@ -183,7 +186,7 @@ fn only_a_single_instance_then_end_of_stream_is_read() {
     let start = binxml.as_ptr() as usize - chunk.as_ptr() as usize;
     let end = start + binxml.len();
     // Something else where the end-of-stream token should be (padding after it is fine).
-    let (_, _, eof) = instance(&chunk, binxml, 4).unwrap();
+    let (_, eof) = instance(&chunk, binxml, 4, |_| {}).unwrap();
     assert_eq!(binxml[eof], 0x00);
     let mut more = chunk.clone();
     more[start + eof] = 0x01;
