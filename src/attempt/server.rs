@@ -60,10 +60,15 @@ fn is_security(e: &Event) -> bool {
 
 /// Rebuild the server-side connections of every host.
 pub fn views(timeline: &Timeline) -> Vec<ServerView> {
-    let mut out = Vec::new();
-    for indices in timeline.by_host.values() {
-        out.extend(host_views(&timeline.events, indices));
-    }
+    use rayon::prelude::*;
+    // Hosts are independent: each is rebuilt on its own task (a busy host's attach is the costly
+    // part); the views come back in host order, and the sort below is stable.
+    let hosts: Vec<&Vec<usize>> = timeline.by_host.values().collect();
+    let mut out: Vec<ServerView> = hosts
+        .par_iter()
+        .with_max_len(1)
+        .flat_map_iter(|indices| host_views(&timeline.events, indices))
+        .collect();
     out.sort_by(|a, b| (a.started, &a.host).cmp(&(b.started, &b.host)));
     out
 }
@@ -220,17 +225,22 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
         .iter()
         .flat_map(|v| v.events.iter().copied())
         .collect();
+    let mut attached: Vec<Attached> = views.iter().map(|v| Attached::new(events, v)).collect();
+    let by_address = views_by_address(views);
     for &i in indices {
         if owned.contains(&i) {
             continue;
         }
         let e = &events[i];
         let target = if let Some((address, port)) = event_address(e) {
-            best_by_address(views, e.time, &address, port)
+            let candidates = by_address
+                .get(address.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            best_by_address(views, candidates, e.time, port)
         } else if (channel_is(e, RCM_OPERATIONAL) && e.event_id == 261)
             || channel_is(e, LSM_OPERATIONAL)
         {
-            best_by_time(events, views, e)
+            best_by_time(views, &attached, e)
         } else if channel_is(e, RDPCORETS_OPERATIONAL) && e.activity_id.is_none() {
             // Text exports carry no ActivityID: the connection is the latest one opened before.
             latest_before(views, e.time)
@@ -239,6 +249,7 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
         };
         if let Some(v) = target {
             views[v].events.push(i);
+            attached[v].add(e);
             owned.insert(i);
         }
     }
@@ -246,6 +257,69 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
         v.events
             .sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
     }
+}
+
+/// What [`best_by_time`] asks of a view's events, kept up to date as events are attached (asking
+/// the events themselves, for every session event, was quadratic on busy hosts).
+struct Attached {
+    /// The latest time among the view's events (its start when it has none).
+    latest: DateTime<Utc>,
+    /// The time of the event added last, if any.
+    last_added: Option<DateTime<Utc>>,
+    /// The session ids its events name ([`session_of`]).
+    sessions: Vec<u64>,
+}
+
+impl Attached {
+    fn new(events: &[Event], view: &ServerView) -> Self {
+        let mut attached = Attached {
+            latest: view.started,
+            last_added: None,
+            sessions: Vec::new(),
+        };
+        let mut any = false;
+        for &j in &view.events {
+            let e = &events[j];
+            attached.latest = if any {
+                attached.latest.max(e.time)
+            } else {
+                e.time
+            };
+            any = true;
+            attached.note_session(e);
+        }
+        attached.last_added = view.events.last().map(|&j| events[j].time);
+        attached
+    }
+
+    fn add(&mut self, e: &Event) {
+        self.latest = if self.last_added.is_some() {
+            self.latest.max(e.time)
+        } else {
+            e.time
+        };
+        self.last_added = Some(e.time);
+        self.note_session(e);
+    }
+
+    fn note_session(&mut self, e: &Event) {
+        if let Some(s) = session_of(e)
+            && !self.sessions.contains(&s)
+        {
+            self.sessions.push(s);
+        }
+    }
+}
+
+/// The views of each client address, in view order.
+fn views_by_address(views: &[ServerView]) -> std::collections::HashMap<String, Vec<usize>> {
+    let mut by_address: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, v) in views.iter().enumerate() {
+        if let Some(address) = &v.client_address {
+            by_address.entry(address.clone()).or_default().push(i);
+        }
+    }
+    by_address
 }
 
 /// The most recent connection that started at or before `time`, within the attach window.
@@ -260,34 +334,35 @@ fn latest_before(views: &[ServerView], time: DateTime<Utc>) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Among `candidates` (the views of the event's client address, in view order): the one with the
+/// same client port, else the one that started closest to `time` within the attach window.
 fn best_by_address(
     views: &[ServerView],
+    candidates: &[usize],
     time: DateTime<Utc>,
-    address: &str,
     port: Option<u16>,
 ) -> Option<usize> {
     if let Some(port) = port {
-        let exact = views.iter().position(|v| {
-            v.client_port == Some(port) && v.client_address.as_deref() == Some(address)
-        });
+        let exact = candidates
+            .iter()
+            .copied()
+            .find(|&v| views[v].client_port == Some(port));
         if exact.is_some() {
             return exact;
         }
     }
-    views
+    candidates
         .iter()
-        .enumerate()
-        .filter(|(_, v)| v.client_address.as_deref() == Some(address))
-        .filter(|(_, v)| {
-            let d = time - v.started;
+        .copied()
+        .filter(|&v| {
+            let d = time - views[v].started;
             d >= Duration::seconds(-5) && d <= Duration::seconds(ATTACH_WINDOW_SECONDS)
         })
-        .min_by_key(|(_, v)| (time - v.started).num_milliseconds().abs())
-        .map(|(i, _)| i)
+        .min_by_key(|&v| (time - views[v].started).num_milliseconds().abs())
 }
 
 /// RCM 261 just before a 131; LSM session events by session id or, failing that, by time.
-fn best_by_time(events: &[Event], views: &[ServerView], e: &Event) -> Option<usize> {
+fn best_by_time(views: &[ServerView], attached: &[Attached], e: &Event) -> Option<usize> {
     if let Some(session) = e
         .field_u64("SessionID")
         .or_else(|| e.field_u64("Session"))
@@ -296,18 +371,10 @@ fn best_by_time(events: &[Event], views: &[ServerView], e: &Event) -> Option<usi
     {
         // A session id is reused across connections: it only ties the event to a connection
         // that was still going on at the time.
-        let by_session = views.iter().rposition(|v| {
-            let last = v
-                .events
-                .iter()
-                .map(|&j| events[j].time)
-                .max()
-                .unwrap_or(v.started);
+        let by_session = views.iter().zip(attached).rposition(|(v, a)| {
             v.started <= e.time
-                && e.time <= last + Duration::seconds(SESSION_GRACE_SECONDS)
-                && v.events
-                    .iter()
-                    .any(|&j| session_of(&events[j]) == Some(session))
+                && e.time <= a.latest + Duration::seconds(SESSION_GRACE_SECONDS)
+                && a.sessions.contains(&session)
         });
         if by_session.is_some() {
             return by_session;
@@ -316,20 +383,17 @@ fn best_by_time(events: &[Event], views: &[ServerView], e: &Event) -> Option<usi
     let max_before = if e.event_id == 261 { 3 } else { 5 };
     views
         .iter()
+        .zip(attached)
         .enumerate()
-        .filter(|(_, v)| {
+        .filter(|(_, (v, a))| {
             let d = v.started - e.time;
-            let window_end = v
-                .events
-                .last()
-                .map(|&j| events[j].time)
-                .unwrap_or(v.started);
+            let window_end = a.last_added.unwrap_or(v.started);
             (d >= Duration::zero() && d <= Duration::seconds(max_before))
                 || (e.event_id != 261
                     && e.time >= v.started
                     && e.time <= window_end + Duration::seconds(5))
         })
-        .min_by_key(|(_, v)| (v.started - e.time).num_milliseconds().abs())
+        .min_by_key(|(_, (v, _))| (v.started - e.time).num_milliseconds().abs())
         .map(|(i, _)| i)
 }
 
@@ -402,205 +466,4 @@ fn user_of(e: &Event) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::attempt::tests_support::ev;
-
-    const SEC: &str = "Security";
-
-    #[test]
-    fn connection_with_bad_password_is_rebuilt() {
-        let timeline = Timeline::new(vec![
-            ev(
-                "srv",
-                RCM_OPERATIONAL,
-                261,
-                0,
-                None,
-                &[("listenerName", "RDP-Tcp")],
-            ),
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                1,
-                Some("{c1}"),
-                &[("ConnType", "TCP"), ("ClientIP", "192.0.2.44:61234")],
-            ),
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                140,
-                3,
-                Some("{c1}"),
-                &[("IPString", "192.0.2.44")],
-            ),
-            ev(
-                "srv",
-                SEC,
-                4625,
-                3,
-                None,
-                &[
-                    ("IpAddress", "192.0.2.44"),
-                    ("IpPort", "61234"),
-                    ("LogonType", "3"),
-                    ("TargetUserName", "bob"),
-                ],
-            ),
-            ev("srv", RDPCORETS_OPERATIONAL, 102, 4, Some("{c1}"), &[]),
-        ]);
-        let v = views(&timeline);
-        assert_eq!(v.len(), 1);
-        assert_eq!(v[0].events.len(), 5);
-        assert_eq!(v[0].client_address.as_deref(), Some("192.0.2.44"));
-        assert_eq!(v[0].client_port, Some(61234));
-        assert_eq!(v[0].failure_event, Some(140));
-        assert_eq!(v[0].user.as_deref(), Some("bob"));
-        assert!(!v[0].logged_on && v[0].closed);
-    }
-
-    #[test]
-    fn security_only_logon_type_10_anchors() {
-        let timeline = Timeline::new(vec![
-            ev(
-                "srv",
-                SEC,
-                4624,
-                0,
-                None,
-                &[
-                    ("IpAddress", "10.1.1.1"),
-                    ("IpPort", "5000"),
-                    ("LogonType", "10"),
-                    ("TargetUserName", "al"),
-                ],
-            ),
-            ev(
-                "srv",
-                SEC,
-                4624,
-                1,
-                None,
-                &[("IpAddress", "10.1.1.2"), ("LogonType", "3")],
-            ),
-        ]);
-        let v = views(&timeline);
-        assert_eq!(v.len(), 1);
-        assert!(v[0].logged_on);
-    }
-
-    #[test]
-    fn lsm_reason_7_is_a_denial() {
-        let timeline = Timeline::new(vec![
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                0,
-                Some("{c}"),
-                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4000")],
-            ),
-            ev(
-                "srv",
-                LSM_OPERATIONAL,
-                40,
-                2,
-                None,
-                &[("Session", "3"), ("Reason", "7")],
-            ),
-        ]);
-        let v = views(&timeline);
-        assert_eq!(v[0].lsm_reason, Some(7));
-        assert_eq!(v[0].failure_event, Some(40));
-    }
-
-    /// Regression: a session id from a finished connection pulled a later session event into it.
-    #[test]
-    fn reused_session_id_does_not_reach_into_a_finished_connection() {
-        let timeline = Timeline::new(vec![
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                0,
-                Some("{old}"),
-                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4000")],
-            ),
-            ev(
-                "srv",
-                LSM_OPERATIONAL,
-                21,
-                2,
-                None,
-                &[
-                    ("SessionID", "3"),
-                    ("Address", "10.0.0.5"),
-                    ("User", "C\\a"),
-                ],
-            ),
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                600,
-                Some("{new}"),
-                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4100")],
-            ),
-            ev(
-                "srv",
-                LSM_OPERATIONAL,
-                36,
-                601,
-                None,
-                &[("SessionId", "3"), ("ErrorCode", "0x8007139f")],
-            ),
-        ]);
-        let v = views(&timeline);
-        assert_eq!(v.len(), 2);
-        let lsm36 = timeline
-            .events
-            .iter()
-            .position(|e| e.event_id == 36)
-            .unwrap();
-        assert!(v[1].events.contains(&lsm36), "{v:?}");
-        assert!(!v[0].events.contains(&lsm36));
-    }
-
-    /// Regression: without ActivityIDs (text exports) 102/103 were not linked to their connection.
-    #[test]
-    fn corets_events_without_activity_join_the_latest_connection() {
-        let timeline = Timeline::new(vec![
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                0,
-                None,
-                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:4000")],
-            ),
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                131,
-                30,
-                None,
-                &[("ConnType", "TCP"), ("ClientIP", "10.0.0.6:4100")],
-            ),
-            ev("srv", RDPCORETS_OPERATIONAL, 102, 35, None, &[]),
-            ev(
-                "srv",
-                RDPCORETS_OPERATIONAL,
-                103,
-                35,
-                None,
-                &[("ReasonCode", "14")],
-            ),
-        ]);
-        let v = views(&timeline);
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0].events.len(), 1);
-        assert_eq!(v[1].events.len(), 3);
-        assert!(v[1].closed);
-    }
-}
+mod tests;

@@ -389,12 +389,34 @@ pub fn write_jsonl(analysis: &Analysis, out: &mut dyn std::io::Write) -> std::io
     Ok(())
 }
 
-/// Write the report as pretty JSON followed by a newline.
+/// Write the report as pretty JSON followed by a newline: the bytes of
+/// `serde_json::to_writer_pretty(report(..))`, with the attempts (most of a big report) rendered
+/// in parallel batches ([`super::pretty`]).
 pub fn write(
     analysis: &Analysis,
     command: &str,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &report(analysis, command))?;
+    // Destructured so that a new member cannot be forgotten here; the order is the struct's.
+    let Report {
+        schema_version,
+        tool,
+        command,
+        inputs,
+        hosts,
+        host_summary,
+        attempts,
+        summary,
+    } = report(analysis, command);
+    let mut object = super::pretty::PrettyObject::start(out)?;
+    object.member("schema_version", &schema_version)?;
+    object.member("tool", &tool)?;
+    object.member("command", command)?;
+    object.member("inputs", inputs)?;
+    object.member("hosts", hosts)?;
+    object.member("host_summary", &host_summary)?;
+    object.array_member("attempts", &attempts)?;
+    object.member("summary", &summary)?;
+    object.finish()?;
     writeln!(out)
 }

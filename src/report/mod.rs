@@ -15,6 +15,7 @@ pub mod events;
 pub mod html;
 pub mod json;
 pub mod markdown;
+mod pretty;
 pub mod terminal;
 
 use crate::analysis::Analysis;

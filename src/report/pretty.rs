@@ -1,0 +1,157 @@
+//! Pretty JSON written in parts, so that the parts of a big document can be rendered in parallel.
+//!
+//! Takes: the members of a JSON object, one at a time, and the elements of a long array member.
+//! Produces: exactly the bytes `serde_json::to_writer_pretty` writes for the whole object (two
+//! spaces per level), without holding the document: each member or element is rendered on its
+//! own and indented to its depth. Pretty JSON has line breaks only between tokens (a string's
+//! line breaks are escaped), so indenting every line after a break is all the nesting needs.
+
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Array elements rendered together: enough to keep both cores busy, few enough that a batch's
+/// text stays small next to the report (an attempt renders to a few KiB to a few tens of KiB).
+const BATCH: usize = 64;
+
+/// A pretty JSON object being written member by member.
+pub struct PrettyObject<'w> {
+    out: &'w mut dyn Write,
+    members: usize,
+}
+
+impl<'w> PrettyObject<'w> {
+    /// Start the object (`{`).
+    pub fn start(out: &'w mut dyn Write) -> io::Result<Self> {
+        out.write_all(b"{")?;
+        Ok(PrettyObject { out, members: 0 })
+    }
+
+    /// One member, `"key": value`.
+    pub fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> io::Result<()> {
+        self.key(key)?;
+        let text = serde_json::to_vec_pretty(value)?;
+        self.out.write_all(&indented(&text, b"  "))
+    }
+
+    /// A member whose value is an array, its elements rendered in parallel batches and written in
+    /// order.
+    pub fn array_member<T: Serialize + Sync>(&mut self, key: &str, items: &[T]) -> io::Result<()> {
+        self.key(key)?;
+        if items.is_empty() {
+            return self.out.write_all(b"[]");
+        }
+        self.out.write_all(b"[")?;
+        let mut first = true;
+        for batch in items.chunks(BATCH) {
+            let rendered: Vec<Vec<u8>> = batch
+                .par_iter()
+                .map(|item| Ok(indented(&serde_json::to_vec_pretty(item)?, b"    ")))
+                .collect::<io::Result<_>>()?;
+            for text in rendered {
+                self.out
+                    .write_all(if first { b"\n    " } else { b",\n    " })?;
+                first = false;
+                self.out.write_all(&text)?;
+            }
+        }
+        self.out.write_all(b"\n  ]")
+    }
+
+    /// End the object (`}`).
+    pub fn finish(self) -> io::Result<()> {
+        if self.members == 0 {
+            return self.out.write_all(b"}");
+        }
+        self.out.write_all(b"\n}")
+    }
+
+    fn key(&mut self, key: &str) -> io::Result<()> {
+        let separator: &[u8] = if self.members == 0 { b"\n  " } else { b",\n  " };
+        self.members += 1;
+        self.out.write_all(separator)?;
+        serde_json::to_writer(&mut *self.out, key)?;
+        self.out.write_all(b": ")
+    }
+}
+
+/// `text` with `indent` after every line break.
+fn indented(text: &[u8], indent: &[u8]) -> Vec<u8> {
+    let breaks = text.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(text.len() + breaks * indent.len());
+    for &b in text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(indent);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn written(
+        members: &[(&str, serde_json::Value)],
+        array: Option<&[serde_json::Value]>,
+    ) -> String {
+        let mut out = Vec::new();
+        let mut object = PrettyObject::start(&mut out).unwrap();
+        for (key, value) in members {
+            object.member(key, value).unwrap();
+        }
+        if let Some(items) = array {
+            object.array_member("items", items).unwrap();
+        }
+        object.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn reference(
+        members: &[(&str, serde_json::Value)],
+        array: Option<&[serde_json::Value]>,
+    ) -> String {
+        // What `to_writer_pretty` writes for a struct with these members in this order.
+        struct Ordered<'a>(
+            &'a [(&'a str, serde_json::Value)],
+            Option<&'a [serde_json::Value]>,
+        );
+        impl Serialize for Ordered<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(None)?;
+                for (k, v) in self.0 {
+                    map.serialize_entry(k, v)?;
+                }
+                if let Some(items) = self.1 {
+                    map.serialize_entry("items", items)?;
+                }
+                map.end()
+            }
+        }
+        serde_json::to_string_pretty(&Ordered(members, array)).unwrap()
+    }
+
+    #[test]
+    fn parts_give_the_bytes_of_one_pretty_document() {
+        let nested = json!({"a": [1, {"b": "line\nbreak", "c": []}], "d": {}, "e": null});
+        let members = [
+            ("x", json!(1)),
+            ("nested", nested.clone()),
+            ("s", json!("t")),
+        ];
+        // More elements than a batch, so batches join with the right separators.
+        let items: Vec<serde_json::Value> =
+            (0..150).map(|i| json!({"i": i, "v": nested})).collect();
+        for array in [None, Some(&items[..]), Some(&items[..1]), Some(&[][..])] {
+            assert_eq!(written(&members, array), reference(&members, array));
+        }
+        assert_eq!(written(&[], None), reference(&[], None), "an empty object");
+        assert_eq!(
+            written(&[], Some(&items[..3])),
+            reference(&[], Some(&items[..3]))
+        );
+    }
+}
