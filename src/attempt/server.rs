@@ -60,15 +60,10 @@ fn is_security(e: &Event) -> bool {
 
 /// Rebuild the server-side connections of every host.
 pub fn views(timeline: &Timeline) -> Vec<ServerView> {
-    use rayon::prelude::*;
-    // Hosts are independent: each is rebuilt on its own task (a busy host's attach is the costly
-    // part); the views come back in host order, and the sort below is stable.
-    let hosts: Vec<&Vec<usize>> = timeline.by_host.values().collect();
-    let mut out: Vec<ServerView> = hosts
-        .par_iter()
-        .with_max_len(1)
-        .flat_map_iter(|indices| host_views(&timeline.events, indices))
-        .collect();
+    let mut out = Vec::new();
+    for indices in timeline.by_host.values() {
+        out.extend(host_views(&timeline.events, indices));
+    }
     out.sort_by(|a, b| (a.started, &a.host).cmp(&(b.started, &b.host)));
     out
 }

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 /// Array elements rendered together: enough to keep both cores busy, few enough that a batch's
 /// text stays small next to the report (an attempt renders to a few KiB to a few tens of KiB).
-const BATCH: usize = 64;
+const BATCH: usize = 16;
 
 /// A pretty JSON object being written member by member.
 pub struct PrettyObject<'w> {
