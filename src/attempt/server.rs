@@ -266,27 +266,20 @@ struct Attached {
 }
 
 impl Attached {
+    /// From the view's events so far, as if each had been added in turn.
     fn new(events: &[Event], view: &ServerView) -> Self {
         let mut attached = Attached {
             latest: view.started,
             last_added: None,
             sessions: Vec::new(),
         };
-        let mut any = false;
         for &j in &view.events {
-            let e = &events[j];
-            attached.latest = if any {
-                attached.latest.max(e.time)
-            } else {
-                e.time
-            };
-            any = true;
-            attached.note_session(e);
+            attached.add(&events[j]);
         }
-        attached.last_added = view.events.last().map(|&j| events[j].time);
         attached
     }
 
+    /// Note an event attached to the view.
     fn add(&mut self, e: &Event) {
         self.latest = if self.last_added.is_some() {
             self.latest.max(e.time)
@@ -294,10 +287,6 @@ impl Attached {
             e.time
         };
         self.last_added = Some(e.time);
-        self.note_session(e);
-    }
-
-    fn note_session(&mut self, e: &Event) {
         if let Some(s) = session_of(e)
             && !self.sessions.contains(&s)
         {
