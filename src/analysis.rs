@@ -66,6 +66,38 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
     })
 }
 
+/// The inputs of a run and their events in timeline order, read back one at a time (see
+/// [`stream_events`]).
+pub struct EventStream {
+    /// One entry per input path, sorted by path, as in [`Analysis::inputs`].
+    pub inputs: Vec<InputReport>,
+    /// Every relevant event, in the order of [`Analysis::timeline`].
+    pub events: crate::spool::Sorted,
+}
+
+/// Read every input into the timeline without holding it: events are kept as sorted text within
+/// `config.spool.memory` (more goes to temporary files) and merged as they are read back. The
+/// same events in the same order as [`read_events`], for inputs of any size.
+pub fn stream_events(config: &Config, progress: &dyn Progress) -> Result<EventStream> {
+    if config.paths.is_empty() {
+        return Err(Error::InvalidArgument("no input paths given".into()));
+    }
+    let spool = std::sync::Arc::new(crate::spool::Spool::new(config.spool.clone()));
+    let mut config = config.clone();
+    config.ingest.spool = Some(spool.clone());
+    let discovery = source::discover(&config.paths);
+    let files = read_all(&config, &discovery.sources, progress)?;
+    let mut inputs = discovery.problems;
+    inputs.extend(files.into_iter().map(|file| file.report));
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let folder = config.spool.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let events = spool.finish().map_err(|source| Error::Io {
+        path: folder,
+        source,
+    })?;
+    Ok(EventStream { inputs, events })
+}
+
 /// All files' events in one vector, and their reports into `inputs`. The largest file's vector
 /// is grown in place (no second copy of a big file's events held at once), the others appended.
 fn merge_events(files: Vec<ingest::FileIngest>, inputs: &mut Vec<InputReport>) -> Vec<Event> {

@@ -5,6 +5,7 @@
 
 use crate::attempt::AttemptOptions;
 use crate::ingest::IngestOptions;
+use crate::spool::SpoolOptions;
 use std::path::PathBuf;
 
 /// Everything a run needs.
@@ -18,4 +19,6 @@ pub struct Config {
     pub attempts: AttemptOptions,
     /// Worker threads for parsing; `None` uses one per core.
     pub threads: Option<usize>,
+    /// Memory and temporary folder for [`crate::analysis::stream_events`] (the `events` command).
+    pub spool: SpoolOptions,
 }

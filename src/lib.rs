@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod spool;
 pub mod verdict;
 
 pub use error::{Error, Result};

@@ -239,3 +239,62 @@ fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
             .any(|a| a["verdict"]["cause"] == "session.stuck-or-limit")
     );
 }
+
+/// `events` run on the samples with `args` added: (stdout, stderr).
+fn events_of_samples(args: &[&str], tmpdir: Option<&std::path::Path>) -> (Vec<u8>, String) {
+    let mut command = rdptriage();
+    command
+        .args(["events", "-q"])
+        .args(args)
+        .arg(crate::util::repo().join("samples"));
+    if let Some(dir) = tmpdir {
+        command.env("TMPDIR", dir);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.stdout, String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn events_sorted_through_temporary_files_are_the_events_sorted_in_memory() {
+    // 1 MiB: the samples' ~600 KiB of JSON lines pass the quarter and half marks, so files' parts and
+    // the finished files' text go to run files; 1024 MiB keeps everything in memory.
+    for format in ["jsonl", "csv", "terminal"] {
+        let (spilled, _) = events_of_samples(&["-f", format, "--sort-memory", "1"], None);
+        let (held, _) = events_of_samples(&["-f", format, "--sort-memory", "1024"], None);
+        assert!(spilled.len() > 100_000, "{format}: {} bytes", spilled.len());
+        assert!(
+            spilled == held,
+            "{format}: output differs with --sort-memory 1"
+        );
+    }
+}
+
+#[test]
+fn events_without_a_usable_temporary_folder_warn_and_still_write_everything() {
+    let missing = std::path::Path::new("/nonexistent/rdptriage-tmp");
+    let (held, _) = events_of_samples(&["-f", "jsonl"], None);
+    let (fallback, stderr) =
+        events_of_samples(&["-f", "jsonl", "--sort-memory", "1"], Some(missing));
+    assert!(
+        fallback == held,
+        "output differs when nothing can be spilled"
+    );
+    assert!(
+        stderr.contains("warning: cannot write temporary files in /nonexistent/rdptriage-tmp"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sort_memory_must_be_at_least_one_mib() {
+    rdptriage()
+        .args(["events", "--sort-memory", "0", "samples"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sort-memory"));
+}

@@ -102,3 +102,39 @@ fn deciding_relevance_from_templates_gives_the_same_events_as_rendering_everythi
     let slow = crate::util::ingest_rendering_every_record(&found.sources);
     crate::util::assert_same_reads(&fast, &slow);
 }
+
+#[test]
+fn events_streamed_through_run_files_are_the_timeline_read_in_memory() {
+    use rdptriage::analysis::{NoProgress, read_events, stream_events};
+    let Some(dir) = corpus() else { return };
+    let mut config = rdptriage::config::Config {
+        paths: vec![dir],
+        ..Default::default()
+    };
+    let held = read_events(&config, &NoProgress).unwrap();
+    // 2 MiB against the corpus's ~25 MiB of lines: the big files spill parts of themselves,
+    // the small ones are merged to disk together, and recovered records are checked for copies
+    // of live ones that are on disk.
+    config.spool.memory = 2 << 20;
+    let streamed = stream_events(&config, &NoProgress).unwrap();
+    assert_eq!(streamed.inputs, held.inputs);
+    assert!(streamed.events.spill_failure().is_none());
+    let mut expected = Vec::new();
+    for e in &held.timeline.events {
+        serde_json::to_writer(&mut expected, e).unwrap();
+        expected.push(b'\n');
+    }
+    let mut lines = Vec::new();
+    streamed
+        .events
+        .for_each_line(|line| {
+            lines.extend_from_slice(line);
+            Ok(())
+        })
+        .unwrap();
+    assert!(held.timeline.events.len() > 50_000);
+    assert!(
+        lines == expected,
+        "streamed timeline differs from the in-memory one"
+    );
+}

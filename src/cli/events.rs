@@ -7,7 +7,7 @@
 use super::common::{ColorArgs, InputArgs, OutputArgs, ReportedArgs, exit_status, write_output};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use rdptriage::analysis::analyze;
+use rdptriage::analysis::{Analysis, analyze};
 use rdptriage::report;
 use std::process::ExitCode;
 
@@ -41,11 +41,19 @@ pub struct EventsArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t)]
     format: EventsFormat,
+    /// Memory for sorting the timeline, in MiB: beyond it, sorted parts are written to temporary
+    /// files (in TMPDIR) and merged at the end, so memory stays the same for inputs of any size.
+    #[arg(long, value_name = "MIB", default_value_t = SORT_MEMORY_DEFAULT_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    sort_memory: u64,
     #[command(flatten)]
     color: ColorArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
+
+/// Default of `--sort-memory` ([`rdptriage::spool::DEFAULT_MEMORY`] in MiB).
+const SORT_MEMORY_DEFAULT_MIB: u64 = (rdptriage::spool::DEFAULT_MEMORY >> 20) as u64;
 
 /// Arguments of `attempts`.
 #[derive(Args, Debug)]
@@ -63,19 +71,38 @@ pub struct AttemptsArgs {
     output: OutputArgs,
 }
 
-/// Run `events`.
+/// Run `events`: the timeline is merged from the spool as it is written (bounded memory).
 pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
-    let config = args.input.config(None)?;
-    let analysis = rdptriage::analysis::read_events(&config, &args.input.progress())?;
-    let events = &analysis.timeline.events;
+    let mut config = args.input.config(None)?;
+    config.spool.memory = usize::try_from(args.sort_memory << 20).unwrap_or(usize::MAX);
+    let stream = rdptriage::analysis::stream_events(&config, &args.input.progress())?;
+    if let Some(failure) = stream.events.spill_failure() {
+        eprintln!("warning: {failure}; the timeline was sorted in memory");
+    }
+    // The accounting, for the input problems and the exit status.
+    let analysis = Analysis {
+        inputs: stream.inputs,
+        ..Analysis::default()
+    };
+    let events = stream.events;
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
         EventsFormat::Terminal => {
-            report::events::write_terminal_styled(events, &style, out)?;
+            let mut none = true;
+            events.for_each_event(|e| {
+                none = false;
+                report::events::write_terminal_line(e, &style, out)
+            })?;
+            if none {
+                writeln!(out, "{}", report::events::NO_EVENTS)?;
+            }
             report::terminal::write_input_problems_styled(&analysis, &style, out)
         }
-        EventsFormat::Jsonl => report::events::write_jsonl(events, out),
-        EventsFormat::Csv => report::events::write_csv(events, out),
+        EventsFormat::Jsonl => events.for_each_line(|line| out.write_all(line)),
+        EventsFormat::Csv => {
+            writeln!(out, "{}", report::events::CSV_HEADER)?;
+            events.for_each_event(|e| report::events::write_csv_row(e, out))
+        }
     })?;
     if !matches!(args.format, EventsFormat::Terminal) {
         // Machine formats carry events only: say on stderr which inputs were not read cleanly,

@@ -30,6 +30,7 @@ pub use text::TimeZoneSpec;
 
 use crate::event::{Event, catalog};
 use crate::source::{InputFormat, InputReport, InputStatus, Source};
+use crate::spool::{FileSpool, Spool};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -64,6 +65,10 @@ pub struct IngestOptions {
     /// core. [`ingest_all`] starts them for its run when this is `None`; a reader called on its
     /// own without them walks its chunks on its own thread.
     pub chunk_walkers: Option<ChunkWalkers>,
+    /// Keep relevant events as sorted text in this spool instead of in [`FileIngest::events`]
+    /// (bounded memory for `rdptriage events`); [`ingest_all`] commits each file's part as the
+    /// file finishes. Default: `None`.
+    pub spool: Option<std::sync::Arc<Spool>>,
 }
 
 impl Default for IngestOptions {
@@ -78,6 +83,7 @@ impl Default for IngestOptions {
             max_file_memory: Some(watchdog::DEFAULT_MAX_FILE_MEMORY),
             memory_meter: None,
             chunk_walkers: None,
+            spool: None,
         }
     }
 }
@@ -87,8 +93,21 @@ impl Default for IngestOptions {
 pub struct FileIngest {
     /// The accounting for the file.
     pub report: InputReport,
-    /// The relevant events, in file order.
+    /// The relevant events, in file order (empty when they went to a spool).
     pub events: Vec<Event>,
+    /// The relevant events as spooled text, when [`IngestOptions::spool`] was set.
+    pub spooled: Option<FileSpool>,
+}
+
+impl FileIngest {
+    /// A file's accounting and its events (none spooled).
+    pub fn new(report: InputReport, events: Vec<Event>) -> Self {
+        FileIngest {
+            report,
+            events,
+            spooled: None,
+        }
+    }
 }
 
 /// The header of a record, enough to decide relevance and to build an [`Event`].
@@ -123,6 +142,7 @@ pub struct Collector {
     limits: Limits,
     stopped: Option<String>,
     recovered_events: Vec<Event>,
+    spool: Option<FileSpool>,
 }
 
 impl Collector {
@@ -137,6 +157,7 @@ impl Collector {
             limits: Limits::start(options),
             stopped: None,
             recovered_events: Vec::new(),
+            spool: options.spool.as_ref().map(|spool| spool.file()),
         }
     }
 
@@ -232,10 +253,26 @@ impl Collector {
         if before || after {
             self.report.out_of_window += 1;
         } else {
-            self.report.relevant += 1;
-            event.fields.shrink_to_fit();
-            self.events.push(event);
+            self.keep(event);
         }
+    }
+
+    /// Keep an event of the time window: in the spool when there is one, else in memory.
+    fn keep(&mut self, mut event: Event) {
+        match &mut self.spool {
+            Some(spool) => {
+                if let Err(error) = spool.push(&event) {
+                    let record = event.source.to_string();
+                    self.fail(|| format!("{record}: cannot write the event as JSON: {error}"));
+                    return;
+                }
+            }
+            None => {
+                event.fields.shrink_to_fit();
+                self.events.push(event);
+            }
+        }
+        self.report.relevant += 1;
     }
 
     /// Count a record that could not be parsed.
@@ -271,16 +308,13 @@ impl Collector {
                 self.report.folder_host = Some(folder);
             }
         }
-        if self.report.status == InputStatus::Partial && self.report.reason.is_some() {
-            return FileIngest {
-                report: self.report,
-                events: self.events,
-            };
+        if !(self.report.status == InputStatus::Partial && self.report.reason.is_some()) {
+            self.report.finish();
         }
-        self.report.finish();
         FileIngest {
             report: self.report,
             events: self.events,
+            spooled: self.spool,
         }
     }
 
@@ -291,10 +325,7 @@ impl Collector {
         self.report.reason = Some(format!("stopped after {read} records: {reason}"));
         self.report.relevant = 0;
         self.report.channels = std::mem::take(&mut self.channels).into_iter().collect();
-        FileIngest {
-            report: self.report,
-            events: Vec::new(),
-        }
+        FileIngest::new(self.report, Vec::new())
     }
 
     /// Keep the recovered events that are not copies of live records of the same file.
@@ -302,13 +333,29 @@ impl Collector {
         if self.recovered_events.is_empty() {
             return;
         }
-        let live: std::collections::HashSet<(Option<u64>, DateTime<Utc>)> =
-            self.events.iter().map(|e| (e.record_id, e.time)).collect();
-        for event in std::mem::take(&mut self.recovered_events) {
-            if !live.contains(&(event.record_id, event.time)) {
-                self.report.recovered_relevant += 1;
-                self.report.relevant += 1;
-                self.events.push(event);
+        let recovered = std::mem::take(&mut self.recovered_events);
+        let live = match &mut self.spool {
+            None => self.events.iter().map(crate::spool::record_time).collect(),
+            Some(spool) => {
+                let wanted = recovered.iter().map(crate::spool::record_time).collect();
+                match spool.present(&wanted) {
+                    Ok(live) => live,
+                    Err(error) => {
+                        // Keep every recovered event rather than lose one: some may repeat a
+                        // live record.
+                        self.note(format!("recovered records not checked for copies: {error}"));
+                        Default::default()
+                    }
+                }
+            }
+        };
+        for event in recovered {
+            if !live.contains(&crate::spool::record_time(&event)) {
+                let before = self.report.relevant;
+                self.keep(event);
+                if self.report.relevant > before {
+                    self.report.recovered_relevant += 1;
+                }
             }
         }
     }
@@ -359,10 +406,7 @@ pub fn read_guarded(source: &Source, options: &IngestOptions) -> FileIngest {
         let mut report = InputReport::new(source);
         report.status = InputStatus::Unreadable;
         report.reason = Some(format!("reader crashed: {message}"));
-        FileIngest {
-            report,
-            events: Vec::new(),
-        }
+        FileIngest::new(report, Vec::new())
     })
 }
 
@@ -387,7 +431,12 @@ pub fn ingest_all(
         .into_par_iter()
         .with_max_len(1)
         .map(|i| {
-            let done = readers.run(&sources[i], options, read_guarded);
+            let mut done = readers.run(&sources[i], options, read_guarded);
+            // Committed here, not by the reader: a reader abandoned by the watchdog never adds
+            // its events to the run.
+            if let (Some(spool), Some(file)) = (&options.spool, done.spooled.take()) {
+                spool.commit(file);
+            }
             on_done(&sources[i], &done.report);
             (i, done)
         })

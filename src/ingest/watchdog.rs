@@ -322,10 +322,7 @@ fn failed(source: &Source, reason: String, abandoned: bool) -> FileIngest {
     report.status = InputStatus::Unreadable;
     report.reason = Some(reason);
     report.abandoned_reader = abandoned;
-    FileIngest {
-        report,
-        events: Vec::new(),
-    }
+    FileIngest::new(report, Vec::new())
 }
 
 /// How many readers of a run were abandoned by the watchdog (each still runs in the background).
@@ -365,10 +362,7 @@ mod tests {
         let started = Instant::now();
         let done = run_reader(&source(), &options, move |s, _| {
             let _ = wait.recv();
-            FileIngest {
-                report: InputReport::new(s),
-                events: Vec::new(),
-            }
+            FileIngest::new(InputReport::new(s), Vec::new())
         });
         assert!(started.elapsed() < GRACE + Duration::from_secs(5));
         assert_eq!(done.report.status, InputStatus::Unreadable);
@@ -424,10 +418,7 @@ mod tests {
     ) -> impl FnOnce(&Source, &IngestOptions) -> FileIngest + Send + 'static {
         move |s, _| {
             seen.send(std::thread::current().id()).unwrap();
-            FileIngest {
-                report: InputReport::new(s),
-                events: Vec::new(),
-            }
+            FileIngest::new(InputReport::new(s), Vec::new())
         }
     }
 
@@ -459,10 +450,7 @@ mod tests {
         let stuck = pool.run(&source(), &options, move |s, _| {
             stuck_seen.send(std::thread::current().id()).unwrap();
             let _ = wait.recv();
-            FileIngest {
-                report: InputReport::new(s),
-                events: Vec::new(),
-            }
+            FileIngest::new(InputReport::new(s), Vec::new())
         });
         assert!(stuck.report.abandoned_reader);
         let next = pool.run(&source(), &options, thread_id_reader(seen));

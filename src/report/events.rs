@@ -47,29 +47,34 @@ pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id
 pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
     for e in events {
-        let kind = e.catalog_entry().map_or("", |c| c.kind);
-        let position = match e.source.locator {
-            crate::event::Locator::Record(n) => format!("record {n}"),
-            crate::event::Locator::Line(n) => format!("line {n}"),
-        };
-        let row = [
-            e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            e.host.to_string(),
-            e.channel.to_string(),
-            e.provider.to_string(),
-            e.event_id.to_string(),
-            kind.to_string(),
-            e.record_id.map(|r| r.to_string()).unwrap_or_default(),
-            e.activity_id.clone().unwrap_or_default(),
-            fields_text(e),
-            e.source.path.to_string(),
-            position,
-            codes_text(e),
-        ];
-        let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
-        writeln!(out, "{}", cells.join(","))?;
+        write_csv_row(e, out)?;
     }
     Ok(())
+}
+
+/// One event's CSV row (the columns of [`CSV_HEADER`]).
+pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
+    let kind = e.catalog_entry().map_or("", |c| c.kind);
+    let position = match e.source.locator {
+        crate::event::Locator::Record(n) => format!("record {n}"),
+        crate::event::Locator::Line(n) => format!("line {n}"),
+    };
+    let row = [
+        e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        e.host.to_string(),
+        e.channel.to_string(),
+        e.provider.to_string(),
+        e.event_id.to_string(),
+        kind.to_string(),
+        e.record_id.map(|r| r.to_string()).unwrap_or_default(),
+        e.activity_id.clone().unwrap_or_default(),
+        fields_text(e),
+        e.source.path.to_string(),
+        position,
+        codes_text(e),
+    ];
+    let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+    writeln!(out, "{}", cells.join(","))
 }
 
 /// `name=value; name=value` in field-name order.
@@ -99,19 +104,27 @@ pub fn write_terminal(events: &[Event], out: &mut dyn Write) -> Result<()> {
 /// A readable timeline, one event per line (wrapped, code fields decoded), in `style`.
 pub fn write_terminal_styled(events: &[Event], style: &Style, out: &mut dyn Write) -> Result<()> {
     if events.is_empty() {
-        writeln!(out, "No relevant events found in the inputs.")?;
+        writeln!(out, "{NO_EVENTS}")?;
     }
     for e in events {
-        let kind = e.catalog_entry().map_or("?", |c| c.kind);
-        let head = format!(
-            "{}  {:<24} {:>5} {:<34} ",
-            e.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-            terminal_safe(&e.host),
-            e.event_id,
-            kind,
-        );
-        let fields = terminal_safe(&super::codes::fields_text(e));
-        style.write_wrapped(out, (&head, None), &fields, None)?;
+        write_terminal_line(e, style, out)?;
     }
     Ok(())
+}
+
+/// What the readable timeline says when there is no event.
+pub const NO_EVENTS: &str = "No relevant events found in the inputs.";
+
+/// One event of the readable timeline (wrapped, code fields decoded), in `style`.
+pub fn write_terminal_line(e: &Event, style: &Style, out: &mut dyn Write) -> Result<()> {
+    let kind = e.catalog_entry().map_or("?", |c| c.kind);
+    let head = format!(
+        "{}  {:<24} {:>5} {:<34} ",
+        e.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+        terminal_safe(&e.host),
+        e.event_id,
+        kind,
+    );
+    let fields = terminal_safe(&super::codes::fields_text(e));
+    style.write_wrapped(out, (&head, None), &fields, None)
 }

@@ -1,0 +1,197 @@
+//! Run files: sorted events written to an anonymous temporary file, and read back in order.
+//!
+//! Takes: entries in key order ([`RunWriter::add`]).
+//! Produces: a [`RunFile`], read back by a [`RunReader`] one entry at a time (or scanned for
+//! record ids and times by [`RunFile::scan`]).
+//!
+//! The format is private to one process: per entry, little-endian, the key (`secs` i64,
+//! `nanos` u32, `position` u64, `seq` u64), the record id (flag u8, value u64), then `host`,
+//! `path` and the JSONL line, each as a u32 length and its bytes.
+
+use super::{Key, RecordTime};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Buffer of a run's writer and of each reader (a merge holds one reader per run file).
+const BUFFER: usize = 64 << 10;
+
+/// A sorted run on disk.
+pub(super) struct RunFile {
+    file: File,
+}
+
+/// Writes one run file.
+pub(super) struct RunWriter {
+    out: BufWriter<File>,
+}
+
+impl RunWriter {
+    /// A new anonymous file in `dir`.
+    pub(super) fn create(dir: &Path) -> std::io::Result<Self> {
+        let file = tempfile::tempfile_in(dir)?;
+        Ok(RunWriter {
+            out: BufWriter::with_capacity(BUFFER, file),
+        })
+    }
+
+    /// Append one entry (entries must come in key order).
+    pub(super) fn add(
+        &mut self,
+        key: &Key,
+        record_id: Option<u64>,
+        line: &[u8],
+    ) -> std::io::Result<()> {
+        let out = &mut self.out;
+        out.write_all(&key.secs.to_le_bytes())?;
+        out.write_all(&key.nanos.to_le_bytes())?;
+        out.write_all(&key.position.to_le_bytes())?;
+        out.write_all(&key.seq.to_le_bytes())?;
+        out.write_all(&[u8::from(record_id.is_some())])?;
+        out.write_all(&record_id.unwrap_or(0).to_le_bytes())?;
+        for bytes in [key.host.as_bytes(), key.path.as_bytes(), line] {
+            let len = u32::try_from(bytes.len()).map_err(|_| invalid("entry over 4 GiB"))?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The written run.
+    pub(super) fn finish(self) -> std::io::Result<RunFile> {
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        Ok(RunFile { file })
+    }
+}
+
+impl RunFile {
+    /// A reader from the start of the run.
+    pub(super) fn reader(mut self) -> std::io::Result<RunReader> {
+        self.file.seek(SeekFrom::Start(0))?;
+        Ok(RunReader {
+            input: BufReader::with_capacity(BUFFER, self.file),
+            key: None,
+            record_id: None,
+            line: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Call `found` with the record id and time of every entry, in order.
+    pub(super) fn scan(&mut self, mut found: impl FnMut(RecordTime)) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(0))?;
+        let mut reader = RunReader {
+            input: BufReader::with_capacity(BUFFER, self.file.try_clone()?),
+            key: None,
+            record_id: None,
+            line: Vec::new(),
+            scratch: Vec::new(),
+        };
+        while reader.advance()? {
+            let key = reader.key.as_ref().expect("advance read a key");
+            found((reader.record_id, key.secs, key.nanos));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a run's entries in order; the current one is [`RunReader::key`] and
+/// [`RunReader::line`].
+pub(super) struct RunReader {
+    input: BufReader<File>,
+    key: Option<Key>,
+    record_id: Option<u64>,
+    line: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl RunReader {
+    /// The current entry's key; `None` before the first [`RunReader::advance`] and at the end.
+    pub(super) fn key(&self) -> Option<&Key> {
+        self.key.as_ref()
+    }
+
+    /// The current entry's record id.
+    pub(super) fn record_id(&self) -> Option<u64> {
+        self.record_id
+    }
+
+    /// The current entry's line.
+    pub(super) fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Read the next entry; false at the end of the run.
+    pub(super) fn advance(&mut self) -> std::io::Result<bool> {
+        let mut head = [0u8; 8];
+        match self.input.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                self.key = None;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        let secs = i64::from_le_bytes(head);
+        let nanos = u32::from_le_bytes(self.array()?);
+        let position = u64::from_le_bytes(self.array()?);
+        let seq = u64::from_le_bytes(self.array()?);
+        let [flag] = self.array()?;
+        let record = u64::from_le_bytes(self.array()?);
+        self.record_id = (flag != 0).then_some(record);
+        let previous = self.key.take();
+        let host = self.shared_text(previous.as_ref().map(|k| &k.host))?;
+        let path = self.shared_text(previous.as_ref().map(|k| &k.path))?;
+        self.read_bytes_into_line()?;
+        self.key = Some(Key {
+            secs,
+            nanos,
+            host,
+            path,
+            position,
+            seq,
+        });
+        Ok(true)
+    }
+
+    fn array<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut bytes = [0u8; N];
+        self.input.read_exact(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn read_len_prefixed(input: &mut BufReader<File>, into: &mut Vec<u8>) -> std::io::Result<()> {
+        let mut len = [0u8; 4];
+        input.read_exact(&mut len)?;
+        into.clear();
+        input
+            .by_ref()
+            .take(u64::from(u32::from_le_bytes(len)))
+            .read_to_end(into)?;
+        if into.len() != u32::from_le_bytes(len) as usize {
+            return Err(invalid("run file ends inside an entry"));
+        }
+        Ok(())
+    }
+
+    /// A host or path: the previous entry's (shared) when the text is the same.
+    fn shared_text(&mut self, previous: Option<&Arc<str>>) -> std::io::Result<Arc<str>> {
+        Self::read_len_prefixed(&mut self.input, &mut self.scratch)?;
+        if let Some(previous) = previous
+            && previous.as_bytes() == self.scratch.as_slice()
+        {
+            return Ok(previous.clone());
+        }
+        let text = std::str::from_utf8(&self.scratch).map_err(|_| invalid("text not UTF-8"))?;
+        Ok(Arc::from(text))
+    }
+
+    fn read_bytes_into_line(&mut self) -> std::io::Result<()> {
+        Self::read_len_prefixed(&mut self.input, &mut self.line)
+    }
+}
+
+fn invalid(message: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message.to_string())
+}
