@@ -257,14 +257,15 @@ impl Collector {
         }
     }
 
-    /// Keep an event of the time window: in the spool when there is one, else in memory.
-    fn keep(&mut self, mut event: Event) {
+    /// Keep an event of the time window: in the spool when there is one, else in memory. False
+    /// when it could not be kept (counted as a failed record).
+    fn keep(&mut self, mut event: Event) -> bool {
         match &mut self.spool {
             Some(spool) => {
                 if let Err(error) = spool.push(&event) {
                     let record = event.source.to_string();
                     self.fail(|| format!("{record}: cannot write the event as JSON: {error}"));
-                    return;
+                    return false;
                 }
             }
             None => {
@@ -273,6 +274,7 @@ impl Collector {
             }
         }
         self.report.relevant += 1;
+        true
     }
 
     /// Count a record that could not be parsed.
@@ -350,12 +352,8 @@ impl Collector {
             }
         };
         for event in recovered {
-            if !live.contains(&crate::spool::record_time(&event)) {
-                let before = self.report.relevant;
-                self.keep(event);
-                if self.report.relevant > before {
-                    self.report.recovered_relevant += 1;
-                }
+            if !live.contains(&crate::spool::record_time(&event)) && self.keep(event) {
+                self.report.recovered_relevant += 1;
             }
         }
     }

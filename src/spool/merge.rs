@@ -56,7 +56,6 @@ impl Cursor {
 /// A spool's events, ready to be read once in timeline order.
 pub struct Sorted {
     cursors: Vec<Cursor>,
-    events: usize,
     failure: Option<String>,
 }
 
@@ -83,14 +82,12 @@ pub(super) fn sorted(
 impl Sorted {
     /// The merge of in-memory runs only.
     pub(super) fn from_memory(waiting: Vec<MemoryRun>) -> Sorted {
-        let events = waiting.iter().map(|run| run.entries.len()).sum();
         let cursors = waiting
             .into_iter()
             .map(|run| Cursor::Memory { run, next: 0 })
             .collect();
         Sorted {
             cursors,
-            events,
             failure: None,
         }
     }
@@ -103,11 +100,6 @@ impl Sorted {
             sorted.cursors.push(Cursor::File(reader));
         }
         Ok(sorted)
-    }
-
-    /// Events held in memory (the ones on disk are not counted until read).
-    pub fn events_in_memory(&self) -> usize {
-        self.events
     }
 
     /// Why the spool could not write its temporary files, if it could not (its events were then

@@ -69,25 +69,13 @@ impl RunFile {
     /// A reader from the start of the run.
     pub(super) fn reader(mut self) -> std::io::Result<RunReader> {
         self.file.seek(SeekFrom::Start(0))?;
-        Ok(RunReader {
-            input: BufReader::with_capacity(BUFFER, self.file),
-            key: None,
-            record_id: None,
-            line: Vec::new(),
-            scratch: Vec::new(),
-        })
+        Ok(RunReader::new(self.file))
     }
 
     /// Call `found` with the record id and time of every entry, in order.
     pub(super) fn scan(&mut self, mut found: impl FnMut(RecordTime)) -> std::io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
-        let mut reader = RunReader {
-            input: BufReader::with_capacity(BUFFER, self.file.try_clone()?),
-            key: None,
-            record_id: None,
-            line: Vec::new(),
-            scratch: Vec::new(),
-        };
+        let mut reader = RunReader::new(self.file.try_clone()?);
         while reader.advance()? {
             let key = reader.key.as_ref().expect("advance read a key");
             found((reader.record_id, key.secs, key.nanos));
@@ -107,6 +95,17 @@ pub(super) struct RunReader {
 }
 
 impl RunReader {
+    /// A reader from where `file` stands.
+    fn new(file: File) -> Self {
+        RunReader {
+            input: BufReader::with_capacity(BUFFER, file),
+            key: None,
+            record_id: None,
+            line: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
     /// The current entry's key; `None` before the first [`RunReader::advance`] and at the end.
     pub(super) fn key(&self) -> Option<&Key> {
         self.key.as_ref()
@@ -143,7 +142,7 @@ impl RunReader {
         let previous = self.key.take();
         let host = self.shared_text(previous.as_ref().map(|k| &k.host))?;
         let path = self.shared_text(previous.as_ref().map(|k| &k.path))?;
-        self.read_bytes_into_line()?;
+        Self::read_len_prefixed(&mut self.input, &mut self.line)?;
         self.key = Some(Key {
             secs,
             nanos,
@@ -161,6 +160,7 @@ impl RunReader {
         Ok(bytes)
     }
 
+    /// A u32 length and that many bytes, into `into`.
     fn read_len_prefixed(input: &mut BufReader<File>, into: &mut Vec<u8>) -> std::io::Result<()> {
         let mut len = [0u8; 4];
         input.read_exact(&mut len)?;
@@ -185,10 +185,6 @@ impl RunReader {
         }
         let text = std::str::from_utf8(&self.scratch).map_err(|_| invalid("text not UTF-8"))?;
         Ok(Arc::from(text))
-    }
-
-    fn read_bytes_into_line(&mut self) -> std::io::Result<()> {
-        Self::read_len_prefixed(&mut self.input, &mut self.line)
     }
 }
 
