@@ -6,6 +6,8 @@
 //!   default) against rendering every record to JSON first (the fallback route);
 //! - `correlate`: rebuilding the attempts from the samples' events;
 //! - `judge`: running the built-in rule pack over every failed attempt;
+//! - `spool/*`: the `events` timeline — the samples' events written as JSONL into a spool and
+//!   merged back in order, held in memory (default budget) or through run files (256 KiB);
 //! - `decode`: decoding a client error code pair.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -103,6 +105,39 @@ fn analysis_parts(c: &mut Criterion) {
     });
 }
 
+/// Push `events` (as one file) through a spool of `memory` bytes and merge them into a sink.
+fn spool_round_trip(events: &[rdptriage::event::Event], memory: usize) -> usize {
+    use rdptriage::spool::{Spool, SpoolOptions};
+    let spool = Spool::new(SpoolOptions { memory, dir: None });
+    let mut file = spool.file();
+    for e in events {
+        file.push(e).expect("events serialise");
+    }
+    spool.commit(file);
+    let mut bytes = 0;
+    spool
+        .finish()
+        .expect("runs read back")
+        .for_each_line(|line| {
+            bytes += line.len();
+            Ok(())
+        })
+        .expect("runs read back");
+    bytes
+}
+
+fn spool(c: &mut Criterion) {
+    let events = read(&samples(), &IngestOptions::default());
+    let mut group = c.benchmark_group("spool");
+    group.bench_function("samples/in-memory", |b| {
+        b.iter(|| black_box(spool_round_trip(&events, rdptriage::spool::DEFAULT_MEMORY)))
+    });
+    group.bench_function("samples/run-files", |b| {
+        b.iter(|| black_box(spool_round_trip(&events, 256 << 10)))
+    });
+    group.finish();
+}
+
 fn decode(c: &mut Criterion) {
     c.bench_function("decode", |b| {
         b.iter(|| {
@@ -114,5 +149,5 @@ fn decode(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ingest, analysis_parts, decode);
+criterion_group!(benches, ingest, analysis_parts, spool, decode);
 criterion_main!(benches);
