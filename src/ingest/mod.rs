@@ -524,6 +524,66 @@ mod tests {
         assert_eq!(normalize_guid(""), None);
     }
 
+    /// A spooling collector for a JSONL file `path`, and its run's spool.
+    fn spooling_collector(path: &str) -> (Collector, std::sync::Arc<Spool>) {
+        let spool = std::sync::Arc::new(Spool::new(crate::spool::SpoolOptions::default()));
+        let options = IngestOptions {
+            spool: Some(spool.clone()),
+            ..IngestOptions::default()
+        };
+        let source = Source {
+            path: path.into(),
+            display: path.into(),
+            size: 0,
+            format: InputFormat::Jsonl,
+        };
+        (Collector::new(&source, &options), spool)
+    }
+
+    fn spooled_text(spool: &Spool) -> String {
+        let mut text = Vec::new();
+        let sorted = spool.finish().unwrap();
+        sorted
+            .for_each_line(|line| {
+                text.extend_from_slice(line);
+                Ok(())
+            })
+            .unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn a_spooling_collector_keeps_events_as_lines_with_the_host_renamed_where_empty() {
+        let event = |host: &str, record: u64| Event {
+            time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
+            host: host.into(),
+            channel: "Security".into(),
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            event_id: 4625,
+            level: None,
+            record_id: Some(record),
+            activity_id: None,
+            fields: Default::default(),
+            source: crate::event::Provenance::record("dir/a.jsonl".into(), record),
+        };
+        let (mut collector, spool) = spooling_collector("dir/a.jsonl");
+        collector.push(event("DC01", 1));
+        collector.push(event(" ", 2));
+        let done = collector.finish(None);
+        assert_eq!(done.report.relevant, 2);
+        assert!(done.events.is_empty());
+        spool.commit(done.spooled.expect("a spooling collector spools"));
+        let text = spooled_text(&spool);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains(r#""host":"DC01""#), "{}", lines[0]);
+        assert!(
+            lines[1].contains(r#""host":"unknown host (a.jsonl)""#),
+            "{}",
+            lines[1]
+        );
+    }
+
     #[test]
     fn utf16_text_is_decoded() {
         let mut bytes = vec![0xFF, 0xFE];

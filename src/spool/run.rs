@@ -72,17 +72,33 @@ impl RunFile {
         Ok(RunReader::new(self.file))
     }
 
-    /// Call `found` with the record id and time of every entry, in order.
+    /// Call `found` with the record id and time of every entry, in order (reads the fixed part
+    /// of each entry and skips its texts).
     pub(super) fn scan(&mut self, mut found: impl FnMut(RecordTime)) -> std::io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
-        let mut reader = RunReader::new(self.file.try_clone()?);
-        while reader.advance()? {
-            let key = reader.key.as_ref().expect("advance read a key");
-            found((reader.record_id, key.secs, key.nanos));
+        let mut input = BufReader::with_capacity(BUFFER, &self.file);
+        let mut fixed = [0u8; FIXED];
+        loop {
+            match input.read_exact(&mut fixed) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let secs = i64::from_le_bytes(fixed[0..8].try_into().expect("8 bytes"));
+            let nanos = u32::from_le_bytes(fixed[8..12].try_into().expect("4 bytes"));
+            let record = u64::from_le_bytes(fixed[29..37].try_into().expect("8 bytes"));
+            found(((fixed[28] != 0).then_some(record), secs, nanos));
+            for _ in 0..3 {
+                let mut len = [0u8; 4];
+                input.read_exact(&mut len)?;
+                input.seek_relative(i64::from(u32::from_le_bytes(len)))?;
+            }
         }
-        Ok(())
     }
 }
+
+/// Bytes of an entry before its texts: secs, nanos, position, seq, record flag, record id.
+const FIXED: usize = 8 + 4 + 8 + 8 + 1 + 8;
 
 /// Reads a run's entries in order; the current one is [`RunReader::key`] and
 /// [`RunReader::line`].
