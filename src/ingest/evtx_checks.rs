@@ -5,7 +5,8 @@
 //! Produces: notes for the input report (never a reason to drop data: checksums are reported,
 //! not enforced, because `validate_checksums(true)` drops whole chunks of readable records) and
 //! [`PaddedFile`], which presents a file that ends inside a chunk as if that chunk were
-//! zero-filled to its full 64 KiB, so the records before the cut are read.
+//! zero-filled to its full 64 KiB, so the records before the cut are read, and a file that ends
+//! in empty (all-zero) chunks as if it ended before them.
 
 use super::Collector;
 use evtx::{EvtxChunkHeader, EvtxFileHeader, HeaderFlags};
@@ -123,7 +124,10 @@ impl BadChunks {
     }
 }
 
-/// A file seen with its last, partial chunk zero-filled to a whole chunk.
+/// A file seen with its last, partial chunk zero-filled to a whole chunk, and without the empty
+/// chunks it ends with. Windows creates a log at its full size, so most files end in chunks that
+/// were never written: the crate reads each and checks it byte by byte before skipping it. They
+/// are checked here once, a block at a time, and left out.
 pub struct PaddedFile {
     file: File,
     real: u64,
@@ -141,8 +145,12 @@ impl PaddedFile {
         let partial = (real > HEADER_BLOCK && tail > 0).then_some(tail);
         let len = match partial {
             Some(t) if t >= CHUNK_HEADER as u64 => real + (CHUNK - t),
+            None => without_empty_tail(&mut file, real)?,
             _ => real,
         };
+        file.seek(SeekFrom::Start(0))?;
+        // Bytes past `len` (an empty tail) are never read.
+        let real = real.min(len);
         let padded = PaddedFile {
             file,
             real,
@@ -151,6 +159,29 @@ impl PaddedFile {
         };
         Ok((padded, partial))
     }
+}
+
+/// The length of a file of whole chunks without the all-zero chunks it ends with (the crate
+/// skips an all-zero chunk: leaving them out changes nothing it reads).
+fn without_empty_tail(file: &mut File, real: u64) -> std::io::Result<u64> {
+    let mut end = real;
+    let mut chunk = vec![0u8; CHUNK as usize];
+    while end >= HEADER_BLOCK + CHUNK {
+        file.seek(SeekFrom::Start(end - CHUNK))?;
+        if file.read_exact(&mut chunk).is_err() || !all_zero(&chunk) {
+            break;
+        }
+        end -= CHUNK;
+    }
+    Ok(end)
+}
+
+/// True when every byte is zero (a block at a time, without stopping early inside a block, which
+/// lets the compiler use vector instructions).
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(4096)
+        .all(|block| block.iter().fold(0u8, |any, b| any | b) == 0)
 }
 
 impl Read for PaddedFile {
@@ -230,6 +261,35 @@ mod tests {
         let (mut p, partial) = PaddedFile::new(f).unwrap();
         assert_eq!(partial, Some(100));
         assert_eq!(p.seek(SeekFrom::End(0)).unwrap(), 4096 + 65536 + 100);
+    }
+
+    #[test]
+    fn empty_chunks_at_the_end_are_left_out_and_the_rest_reads_unchanged() {
+        let mut f = tempfile::tempfile().unwrap();
+        let mut bytes = vec![1u8; 4096];
+        bytes.extend(vec![0u8; 65536]); // an empty chunk before a written one: kept
+        let mut written = vec![0u8; 65536];
+        written[65535] = 7; // written, though only in its last byte
+        bytes.extend(&written);
+        bytes.extend(vec![0u8; 3 * 65536]);
+        f.write_all(&bytes).unwrap();
+        let (mut p, partial) = PaddedFile::new(f).unwrap();
+        assert_eq!(partial, None);
+        assert_eq!(p.seek(SeekFrom::End(0)).unwrap(), 4096 + 2 * 65536);
+        p.seek(SeekFrom::Start(0)).unwrap();
+        let mut all = Vec::new();
+        p.read_to_end(&mut all).unwrap();
+        assert_eq!(all, bytes[..4096 + 2 * 65536]);
+    }
+
+    #[test]
+    fn a_file_of_empty_chunks_keeps_its_header_block() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&[vec![1u8; 4096], vec![0u8; 2 * 65536]].concat())
+            .unwrap();
+        let (mut p, _) = PaddedFile::new(f).unwrap();
+        assert_eq!(p.seek(SeekFrom::End(0)).unwrap(), 4096);
+        assert!(all_zero(&[0; 10_000]) && !all_zero(&[0, 0, 0, 1]));
     }
 
     #[test]
