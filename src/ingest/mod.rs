@@ -422,7 +422,12 @@ pub fn ingest_all(
     let readers = watchdog::ReaderPool::default();
     let mut options = options.clone();
     if options.chunk_walkers.is_none() {
-        options.chunk_walkers = ChunkWalkers::new(rayon::current_num_threads());
+        // With one thread (`--threads 1`) the reader walks its chunks itself: one busy thread,
+        // as asked, rather than a reader and a walker side by side.
+        options.chunk_walkers = match rayon::current_num_threads() {
+            1 => None,
+            n => ChunkWalkers::new(n),
+        };
     }
     let options = &options;
     let mut results: Vec<(usize, FileIngest)> = order
