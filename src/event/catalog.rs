@@ -9,6 +9,8 @@
 //! manifests and real logs; the `meaning` texts are ours).
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// Which machine in an RDP connection logs an event (or plays a part in an attempt).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -273,17 +275,30 @@ pub static CATALOG: &[CatalogEntry] = entries![
     Provider("Service Control Manager"), 7036, "service.state_changed", Unknown, "A service entered the running or stopped state.";
 ];
 
+/// The catalog's entries by event id, each id's in catalog order: built once, so a look-up
+/// compares names only with the few entries of its id (it runs for every record read and for
+/// many events after).
+static BY_EVENT_ID: LazyLock<HashMap<u32, Vec<&'static CatalogEntry>>> = LazyLock::new(|| {
+    let mut by_id: HashMap<u32, Vec<&'static CatalogEntry>> = HashMap::new();
+    for entry in CATALOG {
+        by_id.entry(entry.event_id).or_default().push(entry);
+    }
+    by_id
+});
+
 /// The catalog entry for a record, matching channel first, then provider (case-insensitive).
 pub fn lookup(channel: &str, provider: &str, event_id: u32) -> Option<&'static CatalogEntry> {
-    let by_channel = CATALOG.iter().find(|e| {
-        e.event_id == event_id && matches!(e.scope, Channel(c) if c.eq_ignore_ascii_case(channel))
-    });
-    by_channel.or_else(|| {
-        CATALOG.iter().find(|e| {
-            e.event_id == event_id
-                && matches!(e.scope, Provider(p) if provider_matches(p, provider))
+    let entries = BY_EVENT_ID.get(&event_id)?;
+    let by_channel = entries
+        .iter()
+        .find(|e| matches!(e.scope, Channel(c) if c.eq_ignore_ascii_case(channel)));
+    by_channel
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|e| matches!(e.scope, Provider(p) if provider_matches(p, provider)))
         })
-    })
+        .copied()
 }
 
 /// True when rdptriage keeps this record. Cheap: called before any field is built.
@@ -320,6 +335,70 @@ pub fn known_channels() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The look-up as a plain scan of the catalog: what the index must give.
+    fn scanned(channel: &str, provider: &str, event_id: u32) -> Option<&'static CatalogEntry> {
+        let by_channel = CATALOG.iter().find(|e| {
+            e.event_id == event_id
+                && matches!(e.scope, Channel(c) if c.eq_ignore_ascii_case(channel))
+        });
+        by_channel.or_else(|| {
+            CATALOG.iter().find(|e| {
+                e.event_id == event_id
+                    && matches!(e.scope, Provider(p) if provider_matches(p, provider))
+            })
+        })
+    }
+
+    #[test]
+    fn the_index_finds_what_a_scan_of_the_catalog_finds() {
+        let distinct = |mut names: Vec<String>| {
+            names.sort();
+            names.dedup();
+            names
+        };
+        let channels = distinct(
+            CATALOG
+                .iter()
+                .filter_map(|e| match e.scope {
+                    Channel(c) => Some([c.to_string(), c.to_uppercase()]),
+                    Provider(_) => None,
+                })
+                .flatten()
+                .chain(["".to_string(), "Application".to_string()])
+                .collect(),
+        );
+        let providers = distinct(
+            CATALOG
+                .iter()
+                .filter_map(|e| match e.scope {
+                    Provider(p) => Some([
+                        p.to_lowercase(),
+                        p.trim_start_matches("Microsoft-Windows-").to_string(),
+                    ]),
+                    Channel(_) => None,
+                })
+                .flatten()
+                .chain(["".to_string(), "Microsoft-Windows-Other".to_string()])
+                .collect(),
+        );
+        let mut ids: Vec<u32> = CATALOG.iter().map(|e| e.event_id).collect();
+        ids.extend([0, 99_999]);
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = 0;
+        for id in &ids {
+            for channel in &channels {
+                for provider in &providers {
+                    let indexed = lookup(channel, provider, *id).map(|e| e as *const _);
+                    let scan = scanned(channel, provider, *id).map(|e| e as *const _);
+                    assert_eq!(indexed, scan, "{channel} / {provider} / {id}");
+                    found += usize::from(scan.is_some());
+                }
+            }
+        }
+        assert!(found > CATALOG.len(), "{found}");
+    }
 
     #[test]
     fn client_disconnect_is_known() {
