@@ -1,0 +1,314 @@
+//! The collector: what a reader hands its records to.
+//!
+//! Takes: records from one file's reader — counted, checked against the catalog and the time
+//! window, relevant ones as [`Event`]s (live, or recovered from chunk slack).
+//! Produces: the file's [`FileIngest`] — its accounting ([`InputReport`]: records, failures,
+//! relevant, recovered, host, channels, status) and its events, held or in the run's spool.
+
+use super::watchdog::Limits;
+use super::{FileIngest, IngestOptions};
+use crate::event::{Event, catalog};
+use crate::source::{InputReport, InputStatus, Source};
+use crate::spool::FileSpool;
+use std::collections::HashMap;
+
+/// Receives records from a reader: checks relevance and the time window, counts everything.
+pub struct Collector {
+    /// The accounting being filled in.
+    pub report: InputReport,
+    events: Vec<Event>,
+    options: IngestOptions,
+    hosts: HashMap<String, u64>,
+    channels: std::collections::BTreeSet<String>,
+    limits: Limits,
+    stopped: Option<String>,
+    recovered_events: Vec<Event>,
+    spool: Option<FileSpool>,
+}
+
+impl Collector {
+    /// A collector for `source`.
+    pub fn new(source: &Source, options: &IngestOptions) -> Self {
+        Collector {
+            report: InputReport::new(source),
+            events: Vec::new(),
+            options: options.clone(),
+            hosts: HashMap::new(),
+            channels: std::collections::BTreeSet::new(),
+            limits: Limits::start(options),
+            stopped: None,
+            recovered_events: Vec::new(),
+            spool: options.spool.as_ref().map(|spool| spool.file()),
+        }
+    }
+
+    /// Call between records: `Err` with the reason once the file's deadline or memory budget is
+    /// exceeded; the reader must then stop and return that `Err` (see [`watchdog`](super::watchdog)).
+    pub fn check(&mut self) -> Result<(), String> {
+        if let Some(reason) = &self.stopped {
+            return Err(reason.clone());
+        }
+        self.limits.check().inspect_err(|reason| {
+            self.stopped = Some(reason.clone());
+        })
+    }
+
+    /// The file's limits, for a reader that checks them in its stream
+    /// ([`watchdog::CheckedRead`](super::watchdog::CheckedRead)).
+    pub fn limits(&self) -> Limits {
+        self.limits.clone()
+    }
+
+    /// Stop for a limit found outside [`Collector::check`] (see [`watchdog::CheckedRead`](super::watchdog::CheckedRead)).
+    pub fn stop(&mut self, reason: String) {
+        self.stopped.get_or_insert(reason);
+    }
+
+    /// Count a recovered record whose relevance the reader decided itself.
+    pub fn count_recovered(&mut self) {
+        self.report.recovered += 1;
+    }
+
+    /// Keep a relevant recovered event (time window applies; duplicates of live records of the
+    /// same file are dropped when the file is finished).
+    pub fn push_recovered(&mut self, event: Event) {
+        let before = self.options.since.is_some_and(|s| event.time < s);
+        let after = self.options.until.is_some_and(|u| event.time > u);
+        if !(before || after) {
+            let mut event = event;
+            event.fields.shrink_to_fit();
+            self.recovered_events.push(event);
+        }
+    }
+
+    /// Add a note about the file (dirty header, checksum mismatches, …) to `report.note`, once.
+    pub fn note(&mut self, note: String) {
+        match &mut self.report.note {
+            Some(notes) if notes.split("; ").any(|n| n == note) => {}
+            Some(notes) => {
+                notes.push_str("; ");
+                notes.push_str(&note);
+            }
+            None => self.report.note = Some(note),
+        }
+    }
+
+    /// Count a record that was read; true when the caller should build its fields and call
+    /// [`Collector::push`]. Call once per successfully read record, relevant or not.
+    pub fn wants(&mut self, channel: &str, provider: &str, event_id: u32, host: &str) -> bool {
+        self.count(channel, host);
+        catalog::is_relevant(channel, provider, event_id)
+    }
+
+    /// Count a record that was read, when the reader decided its relevance itself (the EVTX
+    /// reader does, from the template values, before rendering).
+    pub fn count(&mut self, channel: &str, host: &str) {
+        self.count_many(channel, host, 1);
+    }
+
+    /// Count `n` records of the same channel and host (see [`Collector::count`]).
+    pub fn count_many(&mut self, channel: &str, host: &str, n: u64) {
+        self.report.records += n;
+        if !channel.is_empty() && !self.channels.contains(channel) {
+            self.channels.insert(channel.to_string());
+        }
+        if !host.is_empty() {
+            match self.hosts.get_mut(host) {
+                Some(count) => *count += n,
+                None => {
+                    self.hosts.insert(host.to_string(), n);
+                }
+            }
+        }
+    }
+
+    /// Keep a relevant event (applies the time window).
+    pub fn push(&mut self, mut event: Event) {
+        if event.host.trim().is_empty() {
+            // Some text forms name no computer: keep the events of this file together under a
+            // name that says so, rather than an empty host shared by every such file.
+            event.host = format!("unknown host ({})", file_name(&self.report.path)).into();
+        }
+        let before = self.options.since.is_some_and(|s| event.time < s);
+        let after = self.options.until.is_some_and(|u| event.time > u);
+        if before || after {
+            self.report.out_of_window += 1;
+        } else {
+            self.keep(event);
+        }
+    }
+
+    /// Keep an event of the time window: in the spool when there is one, else in memory. False
+    /// when it could not be kept (counted as a failed record).
+    fn keep(&mut self, mut event: Event) -> bool {
+        match &mut self.spool {
+            Some(spool) => {
+                if let Err(error) = spool.push(&event) {
+                    let record = event.source.to_string();
+                    self.fail(|| format!("{record}: cannot write the event as JSON: {error}"));
+                    return false;
+                }
+            }
+            None => {
+                event.fields.shrink_to_fit();
+                self.events.push(event);
+            }
+        }
+        self.report.relevant += 1;
+        true
+    }
+
+    /// Count a record that could not be parsed.
+    pub fn fail(&mut self, message: impl FnOnce() -> String) {
+        self.report.record_failure(message);
+    }
+
+    /// Finish: pick the file's host, derive the status.
+    pub fn finish(mut self, fatal: Option<String>) -> FileIngest {
+        if let Some(reason) = self.stopped.take() {
+            return self.stopped_by_limit(reason);
+        }
+        self.merge_recovered();
+        if let Some(reason) = fatal {
+            if self.report.records == 0 {
+                self.report.status = InputStatus::Unreadable;
+            } else {
+                self.report.status = InputStatus::Partial;
+            }
+            self.report.reason = Some(reason);
+        }
+        self.report.channels = std::mem::take(&mut self.channels).into_iter().collect();
+        self.report.host = self
+            .hosts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map(|(h, _)| h);
+        if let Some(folder) = crate::source::collection_folder_host(&self.report.path) {
+            let same = self.report.host.as_deref().is_some_and(|h| {
+                crate::attempt::short_name(h) == crate::attempt::short_name(&folder)
+            });
+            if !same {
+                self.report.folder_host = Some(folder);
+            }
+        }
+        if !(self.report.status == InputStatus::Partial && self.report.reason.is_some()) {
+            self.report.finish();
+        }
+        FileIngest {
+            report: self.report,
+            events: self.events,
+            spooled: self.spool,
+        }
+    }
+
+    /// A reader stopped by a limit: `unreadable`, its events dropped, the counts kept.
+    fn stopped_by_limit(mut self, reason: String) -> FileIngest {
+        let read = self.report.records + self.report.failed_records;
+        self.report.status = InputStatus::Unreadable;
+        self.report.reason = Some(format!("stopped after {read} records: {reason}"));
+        self.report.relevant = 0;
+        self.report.channels = std::mem::take(&mut self.channels).into_iter().collect();
+        FileIngest::new(self.report, Vec::new())
+    }
+
+    /// Keep the recovered events that are not copies of live records of the same file.
+    fn merge_recovered(&mut self) {
+        if self.recovered_events.is_empty() {
+            return;
+        }
+        let recovered = std::mem::take(&mut self.recovered_events);
+        let live = match &mut self.spool {
+            None => self.events.iter().map(crate::spool::record_time).collect(),
+            Some(spool) => {
+                let wanted = recovered.iter().map(crate::spool::record_time).collect();
+                match spool.present(&wanted) {
+                    Ok(live) => live,
+                    Err(error) => {
+                        // Keep every recovered event rather than lose one: some may repeat a
+                        // live record.
+                        self.note(format!("recovered records not checked for copies: {error}"));
+                        Default::default()
+                    }
+                }
+            }
+        };
+        for event in recovered {
+            if !live.contains(&crate::spool::record_time(&event)) && self.keep(event) {
+                self.report.recovered_relevant += 1;
+            }
+        }
+    }
+}
+
+/// The last component of a path as shown in reports.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse_system_time;
+    use crate::source::InputFormat;
+    use crate::spool::Spool;
+
+    /// A spooling collector for a JSONL file `path`, and its run's spool.
+    fn spooling_collector(path: &str) -> (Collector, std::sync::Arc<Spool>) {
+        let spool = std::sync::Arc::new(Spool::new(crate::spool::SpoolOptions::default()));
+        let options = IngestOptions {
+            spool: Some(spool.clone()),
+            ..IngestOptions::default()
+        };
+        let source = Source {
+            path: path.into(),
+            display: path.into(),
+            size: 0,
+            format: InputFormat::Jsonl,
+        };
+        (Collector::new(&source, &options), spool)
+    }
+
+    fn spooled_text(spool: &Spool) -> String {
+        let mut text = Vec::new();
+        let sorted = spool.finish().unwrap();
+        sorted
+            .for_each_line(|line| {
+                text.extend_from_slice(line);
+                Ok(())
+            })
+            .unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn a_spooling_collector_keeps_events_as_lines_with_the_host_renamed_where_empty() {
+        let event = |host: &str, record: u64| Event {
+            time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
+            host: host.into(),
+            channel: "Security".into(),
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            event_id: 4625,
+            level: None,
+            record_id: Some(record),
+            activity_id: None,
+            fields: Default::default(),
+            source: crate::event::Provenance::record("dir/a.jsonl".into(), record),
+        };
+        let (mut collector, spool) = spooling_collector("dir/a.jsonl");
+        collector.push(event("DC01", 1));
+        collector.push(event(" ", 2));
+        let done = collector.finish(None);
+        assert_eq!(done.report.relevant, 2);
+        assert!(done.events.is_empty());
+        spool.commit(done.spooled.expect("a spooling collector spools"));
+        let text = spooled_text(&spool);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains(r#""host":"DC01""#), "{}", lines[0]);
+        assert!(
+            lines[1].contains(r#""host":"unknown host (a.jsonl)""#),
+            "{}",
+            lines[1]
+        );
+    }
+}
