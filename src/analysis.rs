@@ -90,9 +90,8 @@ pub fn stream_events(config: &Config, progress: &dyn Progress) -> Result<EventSt
     let mut inputs = discovery.problems;
     inputs.extend(files.into_iter().map(|file| file.report));
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let folder = config.spool.dir.clone().unwrap_or_else(std::env::temp_dir);
     let events = spool.finish().map_err(|source| Error::Io {
-        path: folder,
+        path: config.spool.folder(),
         source,
     })?;
     Ok(EventStream { inputs, events })

@@ -139,7 +139,6 @@ impl PaddedFile {
     /// Wrap `file`; the second value is the size of the partial chunk, when the file has one.
     pub fn new(mut file: File) -> std::io::Result<(PaddedFile, Option<u64>)> {
         let real = file.seek(SeekFrom::End(0))?;
-        file.seek(SeekFrom::Start(0))?;
         let tail = real.saturating_sub(HEADER_BLOCK) % CHUNK;
         // A tail shorter than a chunk header holds no records.
         let partial = (real > HEADER_BLOCK && tail > 0).then_some(tail);

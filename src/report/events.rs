@@ -1,11 +1,11 @@
 //! The events timeline: `rdptriage events`.
 //!
-//! Takes: the sorted timeline.
-//! Produces: JSONL (one [`Event`] per line: `time`, `host`, `channel`, `provider`, `event_id`,
-//! `level`, `record_id`, `activity_id`, `fields`, `source` — the shape rdptriage reads back as input
-//! and the inline event shape of rule cases), CSV (one row per event, fields as `name=value`
-//! pairs, then the decoded code fields as `name=NAME` pairs), or a terminal table (code fields
-//! decoded, optionally coloured and wrapped).
+//! Takes: the timeline's events one at a time (from [`crate::spool::Sorted`]).
+//! Produces: a CSV row per event (fields as `name=value` pairs, then the decoded code fields as
+//! `name=NAME` pairs), or a terminal line per event (code fields decoded, optionally coloured and
+//! wrapped). The JSONL form (one [`Event`] per line: `time`, `host`, `channel`, `provider`,
+//! `event_id`, `level`, `record_id`, `activity_id`, `fields`, `source` — the shape rdptriage reads
+//! back as input and the inline event shape of rule cases) is the spool's own text.
 
 use super::codes::event_codes;
 use super::terminal::Style;
@@ -13,44 +13,8 @@ use super::{csv_cell, terminal_safe};
 use crate::event::Event;
 use std::io::{Result, Write};
 
-/// Events serialised per parallel task, and per batch written (bounds the text held at once).
-const JSONL_TASK: usize = 512;
-const JSONL_BATCH: usize = 8 * JSONL_TASK;
-
-/// One event per line, as JSON. Lines are serialised in parallel, a batch at a time, and written
-/// in order.
-pub fn write_jsonl(events: &[Event], out: &mut dyn Write) -> Result<()> {
-    use rayon::prelude::*;
-    for batch in events.chunks(JSONL_BATCH) {
-        let texts: Vec<Vec<u8>> = batch
-            .par_chunks(JSONL_TASK)
-            .map(|task| {
-                let mut text = Vec::with_capacity(task.len() * 512);
-                for e in task {
-                    serde_json::to_writer(&mut text, e)?;
-                    text.push(b'\n');
-                }
-                Ok(text)
-            })
-            .collect::<serde_json::Result<_>>()?;
-        for text in texts {
-            out.write_all(&text)?;
-        }
-    }
-    Ok(())
-}
-
 /// Header of the CSV form.
 pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id,activity_id,fields,source_path,source_position,codes";
-
-/// One event per row.
-pub fn write_csv(events: &[Event], out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "{CSV_HEADER}")?;
-    for e in events {
-        write_csv_row(e, out)?;
-    }
-    Ok(())
-}
 
 /// One event's CSV row (the columns of [`CSV_HEADER`]).
 pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
@@ -94,22 +58,6 @@ fn codes_text(e: &Event) -> String {
         .map(|(k, d)| format!("{k}={}", d.label()))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// A readable timeline, one event per line (plain).
-pub fn write_terminal(events: &[Event], out: &mut dyn Write) -> Result<()> {
-    write_terminal_styled(events, &Style::plain(), out)
-}
-
-/// A readable timeline, one event per line (wrapped, code fields decoded), in `style`.
-pub fn write_terminal_styled(events: &[Event], style: &Style, out: &mut dyn Write) -> Result<()> {
-    if events.is_empty() {
-        writeln!(out, "{NO_EVENTS}")?;
-    }
-    for e in events {
-        write_terminal_line(e, style, out)?;
-    }
-    Ok(())
 }
 
 /// What the readable timeline says when there is no event.

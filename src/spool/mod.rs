@@ -54,7 +54,7 @@ impl Default for SpoolOptions {
 
 impl SpoolOptions {
     /// The folder run files go to.
-    fn folder(&self) -> PathBuf {
+    pub fn folder(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 }

@@ -44,12 +44,7 @@ impl RunWriter {
         line: &[u8],
     ) -> std::io::Result<()> {
         let out = &mut self.out;
-        out.write_all(&key.secs.to_le_bytes())?;
-        out.write_all(&key.nanos.to_le_bytes())?;
-        out.write_all(&key.position.to_le_bytes())?;
-        out.write_all(&key.seq.to_le_bytes())?;
-        out.write_all(&[u8::from(record_id.is_some())])?;
-        out.write_all(&record_id.unwrap_or(0).to_le_bytes())?;
+        out.write_all(&fixed_part(key, record_id))?;
         for bytes in [key.host.as_bytes(), key.path.as_bytes(), line] {
             let len = u32::try_from(bytes.len()).map_err(|_| invalid("entry over 4 GiB"))?;
             out.write_all(&len.to_le_bytes())?;
@@ -77,28 +72,59 @@ impl RunFile {
     pub(super) fn scan(&mut self, mut found: impl FnMut(RecordTime)) -> std::io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
         let mut input = BufReader::with_capacity(BUFFER, &self.file);
-        let mut fixed = [0u8; FIXED];
-        loop {
-            match input.read_exact(&mut fixed) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            let secs = i64::from_le_bytes(fixed[0..8].try_into().expect("8 bytes"));
-            let nanos = u32::from_le_bytes(fixed[8..12].try_into().expect("4 bytes"));
-            let record = u64::from_le_bytes(fixed[29..37].try_into().expect("8 bytes"));
-            found(((fixed[28] != 0).then_some(record), secs, nanos));
+        while let Some(fixed) = read_fixed(&mut input)? {
+            found((fixed.record_id, fixed.secs, fixed.nanos));
             for _ in 0..3 {
                 let mut len = [0u8; 4];
                 input.read_exact(&mut len)?;
                 input.seek_relative(i64::from(u32::from_le_bytes(len)))?;
             }
         }
+        Ok(())
     }
 }
 
 /// Bytes of an entry before its texts: secs, nanos, position, seq, record flag, record id.
 const FIXED: usize = 8 + 4 + 8 + 8 + 1 + 8;
+
+/// The part of an entry before its texts.
+struct Fixed {
+    secs: i64,
+    nanos: u32,
+    position: u64,
+    seq: u64,
+    record_id: Option<u64>,
+}
+
+/// The fixed part of an entry, as written.
+fn fixed_part(key: &Key, record_id: Option<u64>) -> [u8; FIXED] {
+    let mut bytes = [0u8; FIXED];
+    bytes[0..8].copy_from_slice(&key.secs.to_le_bytes());
+    bytes[8..12].copy_from_slice(&key.nanos.to_le_bytes());
+    bytes[12..20].copy_from_slice(&key.position.to_le_bytes());
+    bytes[20..28].copy_from_slice(&key.seq.to_le_bytes());
+    bytes[28] = u8::from(record_id.is_some());
+    bytes[29..37].copy_from_slice(&record_id.unwrap_or(0).to_le_bytes());
+    bytes
+}
+
+/// The fixed part of the next entry; `None` at the end of the run.
+fn read_fixed(input: &mut impl Read) -> std::io::Result<Option<Fixed>> {
+    let mut bytes = [0u8; FIXED];
+    match input.read_exact(&mut bytes) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    Ok(Some(Fixed {
+        secs: i64::from_le_bytes(bytes[0..8].try_into().expect("8 bytes")),
+        nanos: u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")),
+        position: u64_at(12),
+        seq: u64_at(20),
+        record_id: (bytes[28] != 0).then(|| u64_at(29)),
+    }))
+}
 
 /// Reads a run's entries in order; the current one is [`RunReader::key`] and
 /// [`RunReader::line`].
@@ -139,41 +165,24 @@ impl RunReader {
 
     /// Read the next entry; false at the end of the run.
     pub(super) fn advance(&mut self) -> std::io::Result<bool> {
-        let mut head = [0u8; 8];
-        match self.input.read_exact(&mut head) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                self.key = None;
-                return Ok(false);
-            }
-            Err(e) => return Err(e),
-        }
-        let secs = i64::from_le_bytes(head);
-        let nanos = u32::from_le_bytes(self.array()?);
-        let position = u64::from_le_bytes(self.array()?);
-        let seq = u64::from_le_bytes(self.array()?);
-        let [flag] = self.array()?;
-        let record = u64::from_le_bytes(self.array()?);
-        self.record_id = (flag != 0).then_some(record);
+        let Some(fixed) = read_fixed(&mut self.input)? else {
+            self.key = None;
+            return Ok(false);
+        };
+        self.record_id = fixed.record_id;
         let previous = self.key.take();
         let host = self.shared_text(previous.as_ref().map(|k| &k.host))?;
         let path = self.shared_text(previous.as_ref().map(|k| &k.path))?;
         Self::read_len_prefixed(&mut self.input, &mut self.line)?;
         self.key = Some(Key {
-            secs,
-            nanos,
+            secs: fixed.secs,
+            nanos: fixed.nanos,
             host,
             path,
-            position,
-            seq,
+            position: fixed.position,
+            seq: fixed.seq,
         });
         Ok(true)
-    }
-
-    fn array<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
-        let mut bytes = [0u8; N];
-        self.input.read_exact(&mut bytes)?;
-        Ok(bytes)
     }
 
     /// A u32 length and that many bytes, into `into`.
