@@ -11,31 +11,32 @@ use std::collections::BTreeSet;
 
 /// Summaries of every host in the timeline.
 pub fn host_infos(timeline: &Timeline, offsets: &Offsets) -> Vec<HostInfo> {
-    let mut out = Vec::new();
-    for (key, indices) in &timeline.by_host {
-        let Some(&first) = indices.first() else {
-            continue;
-        };
-        let mut roles = BTreeSet::new();
-        for &i in indices {
-            if let Some(entry) = timeline.events[i].catalog_entry()
-                && entry.role != HostRole::Unknown
-            {
-                roles.insert(entry.role);
+    use rayon::prelude::*;
+    // Every event's catalog entry is looked at: hosts are summarised in parallel, in host order.
+    timeline
+        .by_host
+        .par_iter()
+        .filter_map(|(key, indices)| {
+            let &first = indices.first()?;
+            let mut roles = BTreeSet::new();
+            for &i in indices {
+                if let Some(entry) = timeline.events[i].catalog_entry()
+                    && entry.role != HostRole::Unknown
+                {
+                    roles.insert(entry.role);
+                }
             }
-        }
-        let role = main_role(&roles);
-        out.push(HostInfo {
-            name: timeline.events[first].host.to_string(),
-            role,
-            roles: roles.into_iter().collect(),
-            clock_offset_seconds: offsets.values.get(key).copied(),
-            clock_reference: offsets.reference.get(key).cloned(),
-            clock_samples: offsets.samples.get(key).copied().unwrap_or(0),
-            events: indices.len(),
-        });
-    }
-    out
+            Some(HostInfo {
+                name: timeline.events[first].host.to_string(),
+                role: main_role(&roles),
+                roles: roles.into_iter().collect(),
+                clock_offset_seconds: offsets.values.get(key).copied(),
+                clock_reference: offsets.reference.get(key).cloned(),
+                clock_samples: offsets.samples.get(key).copied().unwrap_or(0),
+                events: indices.len(),
+            })
+        })
+        .collect()
 }
 
 /// A server or gateway that also runs a client is reported as the server or gateway.

@@ -45,15 +45,18 @@ fn is_gateway_event(e: &Event) -> bool {
 
 /// Strip a port from `ip:port` or `[ip]:port`; keep plain addresses.
 pub fn strip_port(address: &str) -> String {
+    address_part(address).to_string()
+}
+
+/// [`strip_port`] as a slice of `address` (trimmed).
+pub fn address_part(address: &str) -> &str {
     let a = address.trim();
     if let Some(rest) = a.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest).to_string();
+        return rest.split(']').next().unwrap_or(rest);
     }
     match a.rsplit_once(':') {
-        Some((ip, port)) if !ip.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            ip.to_string()
-        }
-        _ => a.to_string(),
+        Some((ip, port)) if !ip.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => ip,
+        _ => a,
     }
 }
 

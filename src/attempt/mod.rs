@@ -13,6 +13,7 @@ mod client;
 mod clock;
 mod gateway;
 mod link;
+mod order;
 mod outcome;
 mod server;
 
@@ -48,24 +49,29 @@ pub struct Timeline {
 
 impl Timeline {
     /// Sort the events and index them by host.
-    pub fn new(mut events: Vec<Event>) -> Self {
-        use rayon::slice::ParallelSliceMut;
-        events.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    pub fn new(events: Vec<Event>) -> Self {
+        let order::Ordered {
+            events,
+            spelling_of,
+            spellings,
+        } = order::order(events);
         // A run has few hosts and many events: each spelling's key is worked out once, and
         // events are filed under the key's number, not a copy of its text.
-        let mut spellings: std::collections::HashMap<&str, usize> = Default::default();
         let mut keys: Vec<String> = Vec::new();
         let mut per_key: Vec<HostPositions> = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            let k = *spellings.entry(&*e.host).or_insert_with(|| {
-                let key = host_key(&e.host);
+        let key_of: Vec<usize> = spellings
+            .iter()
+            .map(|spelling| {
+                let key = host_key(spelling);
                 keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                     keys.push(key);
                     per_key.push(Default::default());
                     keys.len() - 1
                 })
-            });
-            let (all, by_id) = &mut per_key[k];
+            })
+            .collect();
+        for (i, (e, &spelling)) in events.iter().zip(&spelling_of).enumerate() {
+            let (all, by_id) = &mut per_key[key_of[spelling as usize]];
             all.push(i);
             by_id.entry(e.event_id).or_default().push(i);
         }

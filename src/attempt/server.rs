@@ -8,10 +8,11 @@
 //! RCM 261/1149, Security 4624/4625/4778/4779/4825, LSM 21–25/36/37/39/40.
 
 use super::Timeline;
-use super::gateway::strip_port;
+use super::gateway::{address_part, strip_port};
 use crate::event::Event;
 use crate::event::catalog::{LSM_OPERATIONAL, RCM_OPERATIONAL, RDPCORETS_OPERATIONAL};
 use chrono::{DateTime, Duration, Utc};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One connection as the session host logged it.
@@ -60,10 +61,14 @@ fn is_security(e: &Event) -> bool {
 
 /// Rebuild the server-side connections of every host.
 pub fn views(timeline: &Timeline) -> Vec<ServerView> {
-    let mut out = Vec::new();
-    for indices in timeline.by_host.values() {
-        out.extend(host_views(&timeline.events, indices));
-    }
+    use rayon::prelude::*;
+    // Hosts are independent: rebuilt in parallel, gathered in host order.
+    let per_host: Vec<Vec<ServerView>> = timeline
+        .by_host
+        .par_iter()
+        .map(|(_, indices)| host_views(&timeline.events, indices))
+        .collect();
+    let mut out: Vec<ServerView> = per_host.into_iter().flatten().collect();
     out.sort_by(|a, b| (a.started, &a.host).cmp(&(b.started, &b.host)));
     out
 }
@@ -85,6 +90,7 @@ fn host_views(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
     for v in &mut views {
         finish(events, v, log_end);
     }
+
     views
 }
 
@@ -103,10 +109,11 @@ fn corets_anchors(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
     }
     for &i in indices {
         let e = &events[i];
-        let tcp = e
-            .field_text("ConnType")
-            .is_none_or(|t| t.eq_ignore_ascii_case("TCP"));
-        if !(channel_is(e, RDPCORETS_OPERATIONAL) && e.event_id == 131 && tcp) {
+        let tcp = || {
+            e.field_str("ConnType")
+                .is_none_or(|t| t.eq_ignore_ascii_case("TCP"))
+        };
+        if !(e.event_id == 131 && channel_is(e, RDPCORETS_OPERATIONAL) && tcp()) {
             continue;
         }
         let (address, port) = split_address(e.field_text("ClientIP").as_deref());
@@ -193,8 +200,10 @@ fn new_view(
     }
 }
 
-/// The address an event names for its client, and the port when it has one.
-fn event_address(e: &Event) -> Option<(String, Option<u16>)> {
+/// The address an event names for its client (without a port), and the port when it has one.
+/// Borrowed from the event when the field is text (the usual case; this runs for every event of
+/// a busy host).
+fn event_address(e: &Event) -> Option<(Cow<'_, str>, Option<u16>)> {
     let field = match (&*e.channel, e.event_id) {
         _ if channel_is(e, RDPCORETS_OPERATIONAL) => "IPString",
         _ if channel_is(e, RCM_OPERATIONAL) && e.event_id == 1149 => "Param3",
@@ -203,7 +212,11 @@ fn event_address(e: &Event) -> Option<(String, Option<u16>)> {
         _ if is_security(e) => "ClientAddress",
         _ => return None,
     };
-    let address = e.field_text(field).filter(|a| is_remote_address(a))?;
+    let address = e.field_str(field).filter(|a| is_remote_address(a))?;
+    let address = match address {
+        Cow::Borrowed(text) => Cow::Borrowed(address_part(text)),
+        Cow::Owned(text) => Cow::Owned(address_part(&text).to_string()),
+    };
     let port = if field == "IpAddress" {
         e.field_u64("IpPort")
             .and_then(|p| u16::try_from(p).ok())
@@ -211,25 +224,33 @@ fn event_address(e: &Event) -> Option<(String, Option<u16>)> {
     } else {
         None
     };
-    Some((strip_port(&address), port))
+    Some((address, port))
 }
 
 /// Attach the host's other events to the best connection.
 fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
-    let mut owned: std::collections::HashSet<usize> = views
+    // The anchors' events, sorted: `indices` is walked in the same (timeline) order, so one
+    // cursor tells whether an event is taken. Events attached below are never visited again.
+    let mut owned: Vec<usize> = views
         .iter()
         .flat_map(|v| v.events.iter().copied())
         .collect();
+    owned.sort_unstable();
+    let mut owned = owned.into_iter().peekable();
+    // Anchors are taken in timeline order, so views are in start order ([`best_by_time`] relies
+    // on it).
+    debug_assert!(views.is_sorted_by_key(|v| v.started));
     let mut attached: Vec<Attached> = views.iter().map(|v| Attached::new(events, v)).collect();
     let by_address = views_by_address(views);
     for &i in indices {
-        if owned.contains(&i) {
+        while owned.next_if(|&o| o < i).is_some() {}
+        if owned.next_if_eq(&i).is_some() {
             continue;
         }
         let e = &events[i];
         let target = if let Some((address, port)) = event_address(e) {
             let candidates = by_address
-                .get(address.as_str())
+                .get(address.as_ref())
                 .map_or(&[][..], Vec::as_slice);
             best_by_address(views, candidates, e.time, port)
         } else if (channel_is(e, RCM_OPERATIONAL) && e.event_id == 261)
@@ -245,12 +266,11 @@ fn attach(events: &[Event], indices: &[usize], views: &mut [ServerView]) {
         if let Some(v) = target {
             views[v].events.push(i);
             attached[v].add(e);
-            owned.insert(i);
         }
     }
+    // Positions in the timeline are in timeline order.
     for v in views.iter_mut() {
-        v.events
-            .sort_by(|a, b| events[*a].sort_key().cmp(&events[*b].sort_key()));
+        v.events.sort_unstable();
     }
 }
 
@@ -365,7 +385,15 @@ fn best_by_time(views: &[ServerView], attached: &[Attached], e: &Event) -> Optio
         }
     }
     let max_before = if e.event_id == 261 { 3 } else { 5 };
-    views
+    // Views are in start order: only those starting by `e.time + max_before` can qualify.
+    let end = views.partition_point(|v| v.started - e.time <= Duration::seconds(max_before));
+    if e.event_id == 261 {
+        // A 261 goes to a view starting within `max_before` after it: the first such view is
+        // the closest (and the first in view order among equally close ones).
+        let first = views[..end].partition_point(|v| v.started < e.time);
+        return (first < end).then_some(first);
+    }
+    views[..end]
         .iter()
         .zip(attached)
         .enumerate()
@@ -373,9 +401,7 @@ fn best_by_time(views: &[ServerView], attached: &[Attached], e: &Event) -> Optio
             let d = v.started - e.time;
             let window_end = a.last_added.unwrap_or(v.started);
             (d >= Duration::zero() && d <= Duration::seconds(max_before))
-                || (e.event_id != 261
-                    && e.time >= v.started
-                    && e.time <= window_end + Duration::seconds(5))
+                || (e.time >= v.started && e.time <= window_end + Duration::seconds(5))
         })
         .min_by_key(|(_, (v, _))| (v.started - e.time).num_milliseconds().abs())
         .map(|(i, _)| i)

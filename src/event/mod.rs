@@ -65,6 +65,11 @@ impl Event {
     }
 
     /// The field `name` as an unsigned number (decimal or hex), if it is one.
+    /// [`Event::field_text`] without a copy when the field is text already.
+    pub fn field_str(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.field(name).map(FieldValue::as_text)
+    }
+
     pub fn field_u64(&self, name: &str) -> Option<u64> {
         self.field(name).and_then(FieldValue::as_u64)
     }

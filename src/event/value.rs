@@ -105,6 +105,14 @@ impl FieldValue {
         }
     }
 
+    /// [`FieldValue::to_text`], borrowed when the value is text already (no copy).
+    pub fn as_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            FieldValue::Text(t) => std::borrow::Cow::Borrowed(t),
+            other => std::borrow::Cow::Owned(other.to_text()),
+        }
+    }
+
     /// The value as display text (hex as `0x…` lower case, numbers in decimal).
     pub fn to_text(&self) -> String {
         match self {

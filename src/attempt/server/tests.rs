@@ -200,3 +200,42 @@ fn corets_events_without_activity_join_the_latest_connection() {
     assert_eq!(v[1].events.len(), 3);
     assert!(v[1].closed);
 }
+
+#[test]
+fn listener_event_joins_the_first_connection_opened_within_three_seconds_after_it() {
+    let anchor = |secs, activity| {
+        ev(
+            "srv",
+            RDPCORETS_OPERATIONAL,
+            131,
+            secs,
+            Some(activity),
+            &[("ConnType", "TCP"), ("ClientIP", "192.0.2.7:5000")],
+        )
+    };
+    let listener = |secs| ev("srv", RCM_OPERATIONAL, 261, secs, None, &[]);
+    let timeline = Timeline::new(vec![
+        listener(4),
+        listener(9),
+        anchor(10, "{c1}"),
+        listener(11),
+        anchor(12, "{c2}"),
+        anchor(12, "{c3}"),
+        listener(13),
+    ]);
+    let v = views(&timeline);
+    let listeners_of = |view: &ServerView| -> Vec<i64> {
+        view.events
+            .iter()
+            .map(|&i| &timeline.events[i])
+            .filter(|e| e.event_id == 261)
+            .map(|e| (e.time - v[0].started).num_seconds() + 10)
+            .collect()
+    };
+    assert_eq!(v.len(), 3);
+    // 9 → the connection at 10; 11 → the first of the two at 12; 4 is too early for any, and
+    // 13 comes after every connection started.
+    assert_eq!(listeners_of(&v[0]), vec![9]);
+    assert_eq!(listeners_of(&v[1]), vec![11]);
+    assert!(listeners_of(&v[2]).is_empty());
+}
