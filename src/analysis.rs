@@ -9,7 +9,6 @@
 use crate::attempt::{self, Correlation, Timeline};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::event::Event;
 use crate::ingest;
 use crate::source::{self, InputReport, Source};
 
@@ -56,11 +55,15 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
     let discovery = source::discover(&config.paths);
     let files = read_all(config, &discovery.sources, progress)?;
     let mut inputs = discovery.problems;
-    let events = merge_events(files, &mut inputs);
+    let mut runs = Vec::with_capacity(files.len());
+    for file in files {
+        inputs.push(file.report);
+        runs.push(file.events);
+    }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Analysis {
         inputs,
-        timeline: Timeline::new(events),
+        timeline: Timeline::from_runs(runs),
         correlation: Correlation::default(),
         verdicts: None,
     })
@@ -95,28 +98,6 @@ pub fn stream_events(config: &Config, progress: &dyn Progress) -> Result<EventSt
         source,
     })?;
     Ok(EventStream { inputs, events })
-}
-
-/// All files' events in one vector, and their reports into `inputs`. The largest file's vector
-/// is grown in place (no second copy of a big file's events held at once), the others appended.
-fn merge_events(files: Vec<ingest::FileIngest>, inputs: &mut Vec<InputReport>) -> Vec<Event> {
-    let total: usize = files.iter().map(|f| f.events.len()).sum();
-    let largest = (0..files.len()).max_by_key(|&i| (files[i].events.len(), std::cmp::Reverse(i)));
-    let mut events = Vec::new();
-    let mut rest = Vec::with_capacity(files.len());
-    for (i, file) in files.into_iter().enumerate() {
-        inputs.push(file.report);
-        if Some(i) == largest {
-            events = file.events;
-        } else {
-            rest.push(file.events);
-        }
-    }
-    events.reserve_exact(total - events.len());
-    for more in rest {
-        events.extend(more);
-    }
-    events
 }
 
 /// Read the sources on a private thread pool.

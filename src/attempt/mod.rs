@@ -50,11 +50,17 @@ pub struct Timeline {
 impl Timeline {
     /// Sort the events and index them by host.
     pub fn new(events: Vec<Event>) -> Self {
+        Timeline::from_runs(vec![events])
+    }
+
+    /// The timeline of several files' events, one vector per file (see [`Timeline::new`]; the
+    /// same as `new` of all of them one after the other, without sorting the whole).
+    pub fn from_runs(runs: Vec<Vec<Event>>) -> Self {
         let order::Ordered {
             events,
             spelling_of,
             spellings,
-        } = order::order(events);
+        } = order::order(runs);
         // A run has few hosts and many events: each spelling's key is worked out once, and
         // events are filed under the key's number, not a copy of its text.
         let mut keys: Vec<String> = Vec::new();

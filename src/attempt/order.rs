@@ -1,16 +1,19 @@
 //! Putting a run's events into timeline order.
 //!
-//! Takes: every relevant event of a run, in the order the files were read.
+//! Takes: every relevant event of a run as one vector per input file (a *run*), in the order the
+//! file's reader found them.
 //! Produces: [`Ordered`] — the events sorted by [`Event::sort_key`] (events with equal keys keep
-//! their input order, as a stable sort would), and for each position the number of its host's
-//! spelling, so the timeline can be indexed by host without hashing every event's host name.
+//! their input order, runs taken in the order given, as a stable sort of all runs one after the
+//! other would), and for each position the number of its host's spelling, so the timeline can be
+//! indexed by host without hashing every event's host name.
 //!
-//! How: the sort works on small keys (time, host rank, file rank, record or line, input position)
-//! instead of the events: host names and file paths are ranked once per distinct text (events of
-//! one file share their strings, so nearly every look-up hits the previous one), the keys are
-//! sorted in parallel, and the events are then moved once, in place, along the permutation's
-//! cycles. Comparing whole events moved each one many times and needed a second buffer as large
-//! as all events.
+//! How: a file's records are nearly always in time order already, so each run is checked and, if
+//! need be, sorted on its own (in parallel). One run is then the timeline as it is. Several runs
+//! are merged through small keys (time, host rank, file rank, record or line, run, position):
+//! host names and file paths are ranked once per distinct text (the events of one file share
+//! their strings, so nearly every look-up hits the previous one), the keys are sorted in
+//! parallel, and each event is moved once, taken from the front of its run. Sorting whole events
+//! moved each one many times.
 
 use crate::event::{Event, Locator};
 use chrono::{DateTime, Utc};
@@ -27,49 +30,63 @@ pub(super) struct Ordered {
     pub spellings: Vec<Arc<str>>,
 }
 
-/// Sort `events` into timeline order.
-pub(super) fn order(mut events: Vec<Event>) -> Ordered {
-    use rayon::slice::ParallelSliceMut;
+/// Sort the events of `runs` into one timeline.
+pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
+    use rayon::prelude::*;
+    runs.retain(|run| !run.is_empty());
+    runs.par_iter_mut().for_each(|run| {
+        if !run.is_sorted_by(|a, b| a.sort_key() <= b.sort_key()) {
+            run.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
+    });
     let mut hosts = Ranks::default();
     let mut paths = Ranks::default();
     // Keys carry the string numbers at first and their ranks once every string was seen.
-    let mut keys: Vec<SortKey> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| SortKey {
+    let mut keys: Vec<SortKey> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    for (r, run) in runs.iter().enumerate() {
+        keys.extend(run.iter().enumerate().map(|(i, e)| SortKey {
             time: e.time,
             host: hosts.id(&e.host),
             path: paths.id(&e.source.path),
             position: position(e.source.locator),
-            input: i,
-        })
-        .collect();
+            run: r as u32,
+            index: i as u32,
+        }));
+    }
     let host_rank = hosts.ranks();
     let path_rank = paths.ranks();
     for key in &mut keys {
         key.host = host_rank[key.host as usize];
         key.path = path_rank[key.path as usize];
     }
-    keys.par_sort_unstable();
-    let spelling_of = keys.iter().map(|k| k.host).collect();
-    let mut sources: Vec<usize> = keys.into_iter().map(|k| k.input).collect();
-    apply_permutation(&mut events, &mut sources);
+    let events = if runs.len() == 1 {
+        runs.pop().unwrap_or_default()
+    } else {
+        keys.par_sort_unstable();
+        // Keys of one run are in the run's order (the run is sorted on the same key), so each
+        // event is the next one of its run.
+        let mut fronts: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
+        keys.iter()
+            .filter_map(|k| fronts[k.run as usize].next())
+            .collect()
+    };
     Ordered {
         events,
-        spelling_of,
+        spelling_of: keys.iter().map(|k| k.host).collect(),
         spellings: hosts.distinct_texts(),
     }
 }
 
-/// What [`Event::sort_key`] compares, with ranks in place of texts, and the input position last
-/// (so equal events keep their order and every key is distinct).
+/// What [`Event::sort_key`] compares, with ranks in place of texts, and the event's run and
+/// place in it last (so equal events keep their input order and every key is distinct).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct SortKey {
     time: DateTime<Utc>,
     host: u32,
     path: u32,
     position: u64,
-    input: usize,
+    run: u32,
+    index: u32,
 }
 
 fn position(locator: Locator) -> u64 {
@@ -129,68 +146,62 @@ impl Ranks {
     }
 }
 
-/// Rearrange `items` so that position `i` holds what was at `sources[i]`; `sources` must be a
-/// permutation and is used up as the record of positions done. Each item moves once per cycle
-/// step, with no second buffer.
-fn apply_permutation<T>(items: &mut [T], sources: &mut [usize]) {
-    debug_assert_eq!(items.len(), sources.len());
-    for start in 0..items.len() {
-        let mut at = start;
-        loop {
-            let from = sources[at];
-            sources[at] = at;
-            if from == start || from == at {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attempt::tests_support::ev;
 
-    #[test]
-    fn permutation_moves_each_item_to_its_place() {
-        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
-        // Two cycles (0 → 2 → 4, 1 → 5) and a fixed point (3).
-        let mut sources = vec![2, 5, 4, 3, 0, 1];
-        apply_permutation(&mut items, &mut sources);
-        assert_eq!(items, vec!['c', 'f', 'e', 'd', 'a', 'b']);
-    }
-
-    #[test]
-    fn order_is_a_stable_sort_on_the_sort_key() {
-        // Hosts and files spelled by different `Arc`s with equal text, times out of order, and
-        // two events with equal keys (their input order must be kept).
-        let mut events = Vec::new();
-        for (n, (host, secs)) in [
-            ("b", 5),
-            ("a", 5),
-            ("B", 1),
-            ("a", 5),
-            ("b", 3),
-            ("a", 0),
-            ("b", 5),
+    /// Events with hosts spelled by different `Arc`s of equal text, times out of order, and
+    /// equal keys (same time, host, file and record: their input order must be kept); `file`
+    /// numbers the file each event comes from.
+    fn events() -> Vec<(usize, Event)> {
+        [
+            (0, "b", 5),
+            (0, "a", 5),
+            (1, "B", 1),
+            (0, "a", 5),
+            (1, "b", 3),
+            (2, "a", 0),
+            (1, "b", 5),
+            (2, "b", 5),
+            (2, "a", 5),
         ]
         .into_iter()
         .enumerate()
-        {
+        .map(|(n, (file, host, secs))| {
             let mut e = ev(host, "Security", 4624 + n as u32, secs, None, &[]);
-            e.source = crate::event::Provenance::record(Arc::from("x.evtx"), secs as u64);
-            events.push(e);
-        }
-        let mut expected = events.clone();
+            let path = if file == 1 { "y.evtx" } else { "x.evtx" };
+            e.source = crate::event::Provenance::record(Arc::from(path), secs as u64);
+            (file, e)
+        })
+        .collect()
+    }
+
+    fn check(runs: Vec<Vec<Event>>) {
+        let mut expected: Vec<Event> = runs.concat();
         expected.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let ordered = order(events);
+        let ordered = order(runs);
         assert_eq!(ordered.events, expected);
         let spellings: Vec<&str> = ordered.spellings.iter().map(|s| &**s).collect();
         assert_eq!(spellings, ["B", "a", "b"]);
         for (e, &s) in ordered.events.iter().zip(&ordered.spelling_of) {
             assert_eq!(&*ordered.spellings[s as usize], &*e.host);
         }
+    }
+
+    #[test]
+    fn one_run_is_a_stable_sort_on_the_sort_key() {
+        check(vec![events().into_iter().map(|(_, e)| e).collect()]);
+    }
+
+    #[test]
+    fn several_runs_merge_as_a_stable_sort_of_all_of_them() {
+        let mut runs = vec![Vec::new(); 4];
+        for (file, e) in events() {
+            runs[file].push(e);
+        }
+        // An empty run, and a run given sorted already.
+        runs[1].sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        check(runs);
     }
 }
