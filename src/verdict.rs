@@ -124,13 +124,52 @@ pub struct MissingLog {
 pub fn judge(analysis: &Analysis, pack: &RulePack) -> Vec<Verdict> {
     // Host-wide selector filtering is shared by every attempt of the run.
     let cache = engine::SelectorCache::default();
+    let missing = MissingMemo::default();
     analysis
         .correlation
         .attempts
         .par_iter()
         .filter(|a| a.outcome == Outcome::Failed)
-        .map(|a| judge_in(&Context::with_cache(analysis, a, &cache), pack))
+        .map(|a| {
+            judge_in(
+                &Context::with_cache(analysis, a, &cache),
+                pack,
+                Some(&missing),
+            )
+        })
         .collect()
+}
+
+/// What [`missing_evidence`] depends on: the attempt's outcome and codes (which rules apply) and
+/// its hosts per role (which logs were supplied).
+type MissingKey = (
+    Outcome,
+    Option<u64>,
+    Option<u64>,
+    BTreeMap<Role, Vec<String>>,
+);
+
+/// [`missing_evidence`] per [`MissingKey`], shared by the attempts of a run: a busy host's
+/// attempts mostly share all of it, and working it out means asking every rule about every log.
+#[derive(Default)]
+struct MissingMemo(std::sync::Mutex<std::collections::HashMap<MissingKey, Vec<MissingLog>>>);
+
+impl MissingMemo {
+    fn get(&self, ctx: &Context<'_>, pack: &RulePack) -> Vec<MissingLog> {
+        let codes = &ctx.attempt.codes;
+        let key = (
+            ctx.attempt.outcome,
+            codes.primary,
+            codes.extended,
+            ctx.hosts.clone(),
+        );
+        let lock = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = lock().get(&key) {
+            return found.clone();
+        }
+        let missing = missing_evidence(ctx, pack);
+        lock().entry(key).or_insert(missing).clone()
+    }
 }
 
 /// The rules that fire for `attempt`, best first (see the module docs for the order).
@@ -153,14 +192,17 @@ pub fn findings(ctx: &Context<'_>, pack: &RulePack) -> Vec<Finding> {
 
 /// Judge one attempt.
 pub fn judge_attempt(analysis: &Analysis, pack: &RulePack, attempt: &Attempt) -> Verdict {
-    judge_in(&Context::new(analysis, attempt), pack)
+    judge_in(&Context::new(analysis, attempt), pack, None)
 }
 
 /// The verdict for the attempt of a prepared context.
-fn judge_in(ctx: &Context<'_>, pack: &RulePack) -> Verdict {
+fn judge_in(ctx: &Context<'_>, pack: &RulePack, memo: Option<&MissingMemo>) -> Verdict {
     let (analysis, attempt) = (ctx.analysis, ctx.attempt);
     let found = findings(ctx, pack);
-    let missing = missing_evidence(ctx, pack);
+    let missing = match memo {
+        Some(memo) => memo.get(ctx, pack),
+        None => missing_evidence(ctx, pack),
+    };
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);
     };

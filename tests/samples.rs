@@ -477,3 +477,28 @@ fn multi_chunk_files_read_in_parallel_without_deadlock_and_match_rendering() {
     let rendered = crate::util::ingest_rendering_every_record(&found.sources);
     crate::util::assert_same_reads(&walked, &rendered);
 }
+
+/// A run judges its attempts together, sharing work between attempts with the same hosts and
+/// codes; each verdict must be what judging that attempt alone gives. All samples in one run, so
+/// that many attempts share hosts.
+#[test]
+fn verdicts_of_a_whole_run_equal_verdicts_of_each_attempt_alone() {
+    let analysis = run(&samples_dir(), None);
+    let pack = rdptriage::rules::RulePack::embedded().expect("built-in rules load");
+    let verdicts = analysis.verdicts.as_ref().expect("rules applied");
+    let failed: Vec<_> = analysis
+        .correlation
+        .attempts
+        .iter()
+        .filter(|a| a.outcome == Outcome::Failed)
+        .collect();
+    assert!(failed.len() > 20, "{} failed attempts", failed.len());
+    assert_eq!(verdicts.len(), failed.len());
+    let mut with_missing_logs = 0;
+    for (verdict, attempt) in verdicts.iter().zip(failed) {
+        let alone = rdptriage::verdict::judge_attempt(&analysis, &pack, attempt);
+        assert_eq!(verdict, &alone, "attempt {}", attempt.id);
+        with_missing_logs += usize::from(!alone.missing_evidence.is_empty());
+    }
+    assert!(with_missing_logs > 0);
+}

@@ -21,6 +21,8 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 #[derive(Clone, Debug)]
 pub struct Operand {
     text: String,
+    /// `text` in lower case, for case-insensitive comparison.
+    lower: String,
     number: Option<u64>,
 }
 
@@ -34,8 +36,10 @@ impl Operand {
             Scalar::Text(t) => parse_number(t),
             Scalar::Float(_) | Scalar::Bool(_) => None,
         };
+        let text = s.to_text();
         Operand {
-            text: s.to_text(),
+            lower: text.to_lowercase(),
+            text,
             number,
         }
     }
@@ -47,11 +51,16 @@ impl Operand {
         if let (Some(n), Some(m)) = (self.number, v.as_u64()) {
             return n == m;
         }
-        let text = v.to_text();
+        let text = v.as_text();
+        let text = text.trim();
         if case_sensitive {
-            text.trim() == self.text
+            text == self.text
+        } else if text.is_ascii() {
+            // `lower` has no upper-case ASCII letter left: ASCII case folding of `text` is all
+            // it takes (and allocates nothing; this runs for every candidate event).
+            text.eq_ignore_ascii_case(&self.lower)
         } else {
-            text.trim().to_lowercase() == self.text.to_lowercase()
+            text.to_lowercase() == self.lower
         }
     }
 }
@@ -288,9 +297,9 @@ fn test(t: &Test, value: Option<&FieldValue>, cs: bool) -> bool {
     match t {
         Test::Equals(o) => o.matches(v, cs),
         Test::OneOf(os) => os.iter().any(|o| o.matches(v, cs)),
-        Test::Regex(re) => re.is_match(&v.to_text()),
+        Test::Regex(re) => re.is_match(&v.as_text()),
         Test::Contains(c) => {
-            let text = v.to_text();
+            let text = v.as_text();
             if cs {
                 text.contains(c.as_str())
             } else {
@@ -354,6 +363,20 @@ mod tests {
             o.case_sensitive = true;
         });
         assert!(!check(cs, FieldValue::Text("TCP".into())));
+    }
+
+    #[test]
+    fn case_folding_covers_non_ascii_text_and_surrounding_blanks() {
+        let equals = |t: &str| PredicateFile::Equals(Scalar::Text(t.into()));
+        assert!(check(equals("ÄRGER"), FieldValue::Text("ärger".into())));
+        assert!(check(
+            equals("Kerberos"),
+            FieldValue::Text(" KERBEROS ".into())
+        ));
+        // Upper-case operand against ASCII text: both sides folded.
+        assert!(check(equals("NTLM V2"), FieldValue::Text("ntlm v2".into())));
+        assert!(!check(equals("NTLM"), FieldValue::Text("ntlm v2".into())));
+        assert!(!check(equals("ärger"), FieldValue::Text("arger".into())));
     }
 
     #[test]
