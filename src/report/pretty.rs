@@ -75,16 +75,18 @@ impl<'w> PrettyObject<'w> {
     }
 }
 
-/// `text` with `indent` after every line break.
+/// `text` with `indent` after every line break (found a word at a time, copied a line at a
+/// time: a report has megabytes of text with a break every few dozen bytes).
 fn indented(text: &[u8], indent: &[u8]) -> Vec<u8> {
-    let breaks = text.iter().filter(|&&b| b == b'\n').count();
+    let breaks = memchr::memchr_iter(b'\n', text).count();
     let mut out = Vec::with_capacity(text.len() + breaks * indent.len());
-    for &b in text {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(indent);
-        }
+    let mut start = 0;
+    for at in memchr::memchr_iter(b'\n', text) {
+        out.extend_from_slice(&text[start..=at]);
+        out.extend_from_slice(indent);
+        start = at + 1;
     }
+    out.extend_from_slice(&text[start..]);
     out
 }
 
@@ -153,5 +155,22 @@ mod tests {
             written(&[], Some(&items[..3])),
             reference(&[], Some(&items[..3]))
         );
+    }
+
+    #[test]
+    fn indenting_keeps_every_byte_and_adds_the_indent_after_each_break() {
+        for (text, want) in [
+            ("", ""),
+            ("a", "a"),
+            ("\n", "\n>>"),
+            ("a\nb", "a\n>>b"),
+            ("a\n\nb\n", "a\n>>\n>>b\n>>"),
+        ] {
+            assert_eq!(
+                indented(text.as_bytes(), b">>"),
+                want.as_bytes(),
+                "{text:?}"
+            );
+        }
     }
 }
