@@ -342,6 +342,15 @@ pub fn attempt<'a>(analysis: &'a Analysis, a: &'a Attempt) -> AttemptJson<'a> {
 /// Build the report for `command`.
 pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
     let attempts = &analysis.correlation.attempts;
+    Report {
+        attempts: attempts.iter().map(|a| attempt(analysis, a)).collect(),
+        ..report_without_attempts(analysis, command)
+    }
+}
+
+/// The report with an empty `attempts`: [`write`] renders those one batch at a time.
+fn report_without_attempts<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
+    let attempts = &analysis.correlation.attempts;
     let count = |o: Outcome| attempts.iter().filter(|a| a.outcome == o).count();
     Report {
         schema_version: SCHEMA_VERSION,
@@ -353,7 +362,7 @@ pub fn report<'a>(analysis: &'a Analysis, command: &'a str) -> Report<'a> {
         inputs: &analysis.inputs,
         hosts: &analysis.correlation.hosts,
         host_summary: host_summaries(analysis),
-        attempts: attempts.iter().map(|a| attempt(analysis, a)).collect(),
+        attempts: Vec::new(),
         summary: Summary {
             inputs: analysis.inputs.len(),
             records: analysis.inputs.iter().map(|i| i.records).sum(),
@@ -390,8 +399,8 @@ pub fn write_jsonl(analysis: &Analysis, out: &mut dyn std::io::Write) -> std::io
 }
 
 /// Write the report as pretty JSON followed by a newline: the bytes of
-/// `serde_json::to_writer_pretty(report(..))`, with the attempts (most of a big report) rendered
-/// in parallel batches ([`super::pretty`]).
+/// `serde_json::to_writer_pretty(report(..))`, with the attempts (most of a big report) built and
+/// rendered in parallel batches ([`super::pretty`]), never all held at once.
 pub fn write(
     analysis: &Analysis,
     command: &str,
@@ -405,9 +414,9 @@ pub fn write(
         inputs,
         hosts,
         host_summary,
-        attempts,
+        attempts: _,
         summary,
-    } = report(analysis, command);
+    } = report_without_attempts(analysis, command);
     let mut object = super::pretty::PrettyObject::start(out)?;
     object.member("schema_version", &schema_version)?;
     object.member("tool", &tool)?;
@@ -415,7 +424,9 @@ pub fn write(
     object.member("inputs", inputs)?;
     object.member("hosts", hosts)?;
     object.member("host_summary", &host_summary)?;
-    object.array_member("attempts", &attempts)?;
+    object.array_member_with("attempts", &analysis.correlation.attempts, |a| {
+        attempt(analysis, a)
+    })?;
     object.member("summary", &summary)?;
     object.finish()?;
     writeln!(out)

@@ -34,9 +34,15 @@ impl<'w> PrettyObject<'w> {
         self.out.write_all(&indented(&text, b"  "))
     }
 
-    /// A member whose value is an array, its elements rendered in parallel batches and written in
-    /// order.
-    pub fn array_member<T: Serialize + Sync>(&mut self, key: &str, items: &[T]) -> io::Result<()> {
+    /// A member whose value is an array of `items` each turned by `render` into what is written:
+    /// rendered in parallel batches and written in order, so the rendered values of the whole
+    /// array are never held at once.
+    pub fn array_member_with<'i, S: Sync, T: Serialize>(
+        &mut self,
+        key: &str,
+        items: &'i [S],
+        render: impl Fn(&'i S) -> T + Sync,
+    ) -> io::Result<()> {
         self.key(key)?;
         if items.is_empty() {
             return self.out.write_all(b"[]");
@@ -46,7 +52,12 @@ impl<'w> PrettyObject<'w> {
         for batch in items.chunks(BATCH) {
             let rendered: Vec<Vec<u8>> = batch
                 .par_iter()
-                .map(|item| Ok(indented(&serde_json::to_vec_pretty(item)?, b"    ")))
+                .map(|item| {
+                    Ok(indented(
+                        &serde_json::to_vec_pretty(&render(item))?,
+                        b"    ",
+                    ))
+                })
                 .collect::<io::Result<_>>()?;
             for text in rendered {
                 self.out
@@ -105,7 +116,7 @@ mod tests {
             object.member(key, value).unwrap();
         }
         if let Some(items) = array {
-            object.array_member("items", items).unwrap();
+            object.array_member_with("items", items, |v| v).unwrap();
         }
         object.finish().unwrap();
         String::from_utf8(out).unwrap()
