@@ -90,7 +90,6 @@ fn host_views(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
     for v in &mut views {
         finish(events, v, log_end);
     }
-
     views
 }
 
