@@ -64,11 +64,12 @@ pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
     } else {
         keys.par_sort_unstable();
         // Keys of one run are in the run's order (the run is sorted on the same key), so each
-        // event is the next one of its run.
+        // event is the next one of its run. (Collected into a vector of the right size: a
+        // `filter_map` gives no size hint, and growing by doubling copied the events again.)
         let mut fronts: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
-        keys.iter()
-            .filter_map(|k| fronts[k.run as usize].next())
-            .collect()
+        let mut events = Vec::with_capacity(keys.len());
+        events.extend(keys.iter().filter_map(|k| fronts[k.run as usize].next()));
+        events
     };
     Ordered {
         events,
