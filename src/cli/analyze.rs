@@ -66,9 +66,25 @@ pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
 
 /// Run `analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
-    let pack = load_pack(args.rules.as_deref())?;
     let config = args.input.config(Some(&args.reported))?;
-    let mut analysis = analyze(&config, &args.input.progress())?;
+    let (pack, analysis) = match args.rules.as_deref() {
+        // A folder of the user's rules is loaded first: a mistake in it is reported before any
+        // reading starts.
+        Some(dir) => {
+            let pack = load_pack(Some(dir))?;
+            (pack, analyze(&config, &args.input.progress())?)
+        }
+        // The built-in pack (tested, cannot fail in practice) is compiled beside the reading.
+        None => std::thread::scope(|scope| {
+            let pack = scope.spawn(|| load_pack(None));
+            let analysis = analyze(&config, &args.input.progress());
+            let pack = pack
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Ok::<_, anyhow::Error>((pack?, analysis?))
+        })?,
+    };
+    let mut analysis = analysis;
     analysis.apply_rules(&pack);
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
