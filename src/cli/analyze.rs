@@ -67,15 +67,16 @@ pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
 /// Run `analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let config = args.input.config(Some(&args.reported))?;
+    let one_thread = config.threads == Some(1);
     let (pack, analysis) = match args.rules.as_deref() {
         // A folder of the user's rules is loaded first: a mistake in it is reported before any
-        // reading starts.
-        Some(dir) => {
-            let pack = load_pack(Some(dir))?;
+        // reading starts. With `--threads 1` the built-in pack is loaded first too.
+        dir if dir.is_some() || one_thread => {
+            let pack = load_pack(dir)?;
             (pack, analyze(&config, &args.input.progress())?)
         }
         // The built-in pack (tested, cannot fail in practice) is compiled beside the reading.
-        None => std::thread::scope(|scope| {
+        _ => std::thread::scope(|scope| {
             let pack = scope.spawn(|| load_pack(None));
             let analysis = analyze(&config, &args.input.progress());
             let pack = pack
