@@ -15,7 +15,7 @@
 //! parallel, and each event is moved once, taken from the front of its run. Sorting whole events
 //! moved each one many times.
 
-use crate::event::{Event, Locator};
+use crate::event::Event;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
             time: e.time,
             host: hosts.id(&e.host),
             path: paths.id(&e.source.path),
-            position: position(e.source.locator),
+            position: e.source.position(),
             run: r as u32,
             index: i as u32,
         }));
@@ -88,12 +88,6 @@ struct SortKey {
     position: u64,
     run: u32,
     index: u32,
-}
-
-fn position(locator: Locator) -> u64 {
-    match locator {
-        Locator::Record(n) | Locator::Line(n) => n,
-    }
 }
 
 /// Numbers the distinct strings of a run (by `Arc` identity first, then text) and ranks them in

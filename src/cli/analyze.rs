@@ -67,25 +67,22 @@ pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
 /// Run `analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let config = args.input.config(Some(&args.reported))?;
-    let one_thread = config.threads == Some(1);
-    let (pack, analysis) = match args.rules.as_deref() {
-        // A folder of the user's rules is loaded first: a mistake in it is reported before any
-        // reading starts. With `--threads 1` the built-in pack is loaded first too.
-        dir if dir.is_some() || one_thread => {
-            let pack = load_pack(dir)?;
-            (pack, analyze(&config, &args.input.progress())?)
-        }
-        // The built-in pack (tested, cannot fail in practice) is compiled beside the reading.
-        _ => std::thread::scope(|scope| {
+    // A folder of the user's rules is loaded first, so that a mistake in it is reported before
+    // any reading starts; with `--threads 1` everything runs on the one thread. Otherwise the
+    // built-in pack (tested, cannot fail in practice) is compiled beside the reading.
+    let (pack, mut analysis) = if args.rules.is_some() || config.threads == Some(1) {
+        let pack = load_pack(args.rules.as_deref())?;
+        (pack, analyze(&config, &args.input.progress())?)
+    } else {
+        std::thread::scope(|scope| {
             let pack = scope.spawn(|| load_pack(None));
             let analysis = analyze(&config, &args.input.progress());
             let pack = pack
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             Ok::<_, anyhow::Error>((pack?, analysis?))
-        })?,
+        })?
     };
-    let mut analysis = analysis;
     analysis.apply_rules(&pack);
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
