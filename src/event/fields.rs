@@ -17,10 +17,31 @@ use std::sync::Arc;
 pub type FieldName = Arc<str>;
 
 /// Event fields by name, sorted so output is deterministic.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Fields {
     /// Sorted by name, names unique.
-    entries: Vec<(FieldName, FieldValue)>,
+    entries: Entries,
+}
+
+/// A field map's storage: a vector while a reader fills it, one shared allocation once it is
+/// complete ([`Fields::shrink_to_fit`]), so that events with the same fields can share it
+/// ([`FieldSets`]).
+#[derive(Clone, Debug)]
+enum Entries {
+    Building(Vec<(FieldName, FieldValue)>),
+    Shared(Arc<[(FieldName, FieldValue)]>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Building(Vec::new())
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
 }
 
 impl Fields {
@@ -32,21 +53,39 @@ impl Fields {
     /// No fields, with room for `n`.
     pub fn with_capacity(n: usize) -> Self {
         Fields {
-            entries: Vec::with_capacity(n),
+            entries: Entries::Building(Vec::with_capacity(n)),
+        }
+    }
+
+    fn as_slice(&self) -> &[(FieldName, FieldValue)] {
+        match &self.entries {
+            Entries::Building(v) => v,
+            Entries::Shared(s) => s,
+        }
+    }
+
+    /// The entries to change (a shared set is copied first: the others keep theirs).
+    fn as_vec(&mut self) -> &mut Vec<(FieldName, FieldValue)> {
+        if let Entries::Shared(shared) = &self.entries {
+            self.entries = Entries::Building(shared.to_vec());
+        }
+        match &mut self.entries {
+            Entries::Building(v) => v,
+            Entries::Shared(_) => unreachable!("made a vector just above"),
         }
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(n, _)| (**n).cmp(name))
+        self.as_slice().binary_search_by(|(n, _)| (**n).cmp(name))
     }
 
     /// Set `name` to `value`; returns the value it replaces.
     pub fn insert(&mut self, name: impl Into<FieldName>, value: FieldValue) -> Option<FieldValue> {
         let name = name.into();
         match self.position(&name) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Ok(i) => Some(std::mem::replace(&mut self.as_vec()[i].1, value)),
             Err(i) => {
-                self.entries.insert(i, (name, value));
+                self.as_vec().insert(i, (name, value));
                 None
             }
         }
@@ -54,12 +93,13 @@ impl Fields {
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&FieldValue> {
-        self.position(name).ok().map(|i| &self.entries[i].1)
+        self.position(name).ok().map(|i| &self.as_slice()[i].1)
     }
 
     /// The value of `name`, to change it.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut FieldValue> {
-        self.position(name).ok().map(|i| &mut self.entries[i].1)
+        let i = self.position(name).ok()?;
+        Some(&mut self.as_vec()[i].1)
     }
 
     /// True when `name` is set (even to null).
@@ -69,47 +109,117 @@ impl Fields {
 
     /// Take `name` out.
     pub fn remove(&mut self, name: &str) -> Option<FieldValue> {
-        self.position(name).ok().map(|i| self.entries.remove(i).1)
+        let i = self.position(name).ok()?;
+        Some(self.as_vec().remove(i).1)
     }
 
     /// How many fields.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.as_slice().len()
     }
 
     /// True without fields.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// (name, value) pairs in name order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &FieldValue)> + Clone {
-        self.entries.iter().map(|(n, v)| (&**n, v))
+        self.as_slice().iter().map(|(n, v)| (&**n, v))
     }
 
     /// The names, in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + Clone {
-        self.entries.iter().map(|(n, _)| &**n)
+        self.as_slice().iter().map(|(n, _)| &**n)
     }
 
     /// The values, in name order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &FieldValue> + Clone {
-        self.entries.iter().map(|(_, v)| v)
+        self.as_slice().iter().map(|(_, v)| v)
     }
 
     /// Keep the fields for which `keep` says so.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut FieldValue) -> bool) {
-        self.entries.retain_mut(|(n, v)| keep(n, v));
+        self.as_vec().retain_mut(|(n, v)| keep(n, v));
     }
 
     /// Remove every field.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = Entries::default();
     }
 
-    /// Give back unused room (readers call it once a field map is complete).
+    /// Give back unused room: the map is complete (readers call it once they have filled it),
+    /// and is stored in one allocation of its size. Changing it afterwards copies it.
     pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
+        if let Entries::Building(v) = &mut self.entries {
+            self.entries = Entries::Shared(std::mem::take(v).into());
+        }
+    }
+
+    /// True when `self` and `other` are one stored set (see [`FieldSets`]).
+    pub fn shares_storage_with(&self, other: &Fields) -> bool {
+        match (&self.entries, &other.entries) {
+            (Entries::Shared(a), Entries::Shared(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// A hash of the names and values, for [`FieldSets`] (floats by their bits).
+    fn content_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for (name, value) in self.as_slice() {
+            name.hash(&mut hasher);
+            hash_value(value, &mut hasher);
+        }
+        hasher.finish()
+    }
+}
+
+fn hash_value(value: &FieldValue, hasher: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    std::mem::discriminant(value).hash(hasher);
+    match value {
+        FieldValue::Null => {}
+        FieldValue::Bool(b) => b.hash(hasher),
+        FieldValue::Int(i) => i.hash(hasher),
+        FieldValue::UInt(u) | FieldValue::Hex(u) => u.hash(hasher),
+        FieldValue::Float(f) => f.to_bits().hash(hasher),
+        FieldValue::Text(t) => t.hash(hasher),
+        FieldValue::List(items) => {
+            items.len().hash(hasher);
+            items.iter().for_each(|item| hash_value(item, hasher));
+        }
+    }
+}
+
+/// Field maps seen in one file, so that events with the same fields (a busy server logs the
+/// same TLS alert tens of thousands of times, differing only in time and record) hold one copy
+/// between them. Bounded: past [`FieldSets::MAX`] sets it starts afresh.
+#[derive(Debug, Default)]
+pub struct FieldSets {
+    by_hash: std::collections::HashMap<u64, Fields>,
+}
+
+impl FieldSets {
+    /// The most sets remembered at once.
+    pub const MAX: usize = 4096;
+
+    /// `fields`, complete, stored once: the copy seen before when there is one, else `fields`
+    /// itself (remembered for the next events).
+    pub fn share(&mut self, mut fields: Fields) -> Fields {
+        fields.shrink_to_fit();
+        let hash = fields.content_hash();
+        if let Some(seen) = self.by_hash.get(&hash)
+            && *seen == fields
+        {
+            return seen.clone();
+        }
+        if self.by_hash.len() >= Self::MAX {
+            self.by_hash.clear();
+        }
+        self.by_hash.insert(hash, fields.clone());
+        fields
     }
 }
 
@@ -142,8 +252,8 @@ impl IntoIterator for Fields {
     type Item = (FieldName, FieldValue);
     type IntoIter = std::vec::IntoIter<(FieldName, FieldValue)>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(self.as_vec()).into_iter()
     }
 }
 
@@ -155,7 +265,7 @@ impl<'a> IntoIterator for &'a Fields {
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(n, v)| (&**n, v))
+        self.as_slice().iter().map(|(n, v)| (&**n, v))
     }
 }
 
@@ -171,7 +281,7 @@ impl<'de> Deserialize<'de> for Fields {
         let mut fields = Fields::with_capacity(map.len());
         // Already sorted and unique: append in order.
         fields
-            .entries
+            .as_vec()
             .extend(map.into_iter().map(|(n, v)| (FieldName::from(n), v)));
         Ok(fields)
     }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub use fields::{FieldName, Fields};
+pub use fields::{FieldName, FieldSets, Fields};
 
 /// One relevant Windows event, normalized.
 ///

@@ -7,7 +7,7 @@
 
 use super::watchdog::Limits;
 use super::{FileIngest, IngestOptions};
-use crate::event::{Event, catalog};
+use crate::event::{Event, FieldSets, catalog};
 use crate::source::{InputReport, InputStatus, Source};
 use crate::spool::FileSpool;
 use std::collections::HashMap;
@@ -24,6 +24,8 @@ pub struct Collector {
     stopped: Option<String>,
     recovered_events: Vec<Event>,
     spool: Option<FileSpool>,
+    /// The file's field maps seen so far: events with equal fields share one.
+    field_sets: FieldSets,
 }
 
 impl Collector {
@@ -39,6 +41,7 @@ impl Collector {
             stopped: None,
             recovered_events: Vec::new(),
             spool: options.spool.as_ref().map(|spool| spool.file()),
+            field_sets: FieldSets::default(),
         }
     }
 
@@ -76,7 +79,7 @@ impl Collector {
         let after = self.options.until.is_some_and(|u| event.time > u);
         if !(before || after) {
             let mut event = event;
-            event.fields.shrink_to_fit();
+            event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
             self.recovered_events.push(event);
         }
     }
@@ -150,7 +153,7 @@ impl Collector {
                 }
             }
             None => {
-                event.fields.shrink_to_fit();
+                event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
                 self.events.push(event);
             }
         }
