@@ -330,4 +330,87 @@ mod tests {
         assert_eq!(back.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(back["b"], FieldValue::UInt(3), "the last duplicate wins");
     }
+
+    fn set(pairs: &[(&str, FieldValue)]) -> Fields {
+        pairs.iter().cloned().collect()
+    }
+
+    #[test]
+    fn equal_field_maps_are_stored_once_and_different_ones_apart() {
+        let mut sets = FieldSets::default();
+        let alert = || {
+            set(&[
+                ("AlertDesc", FieldValue::UInt(40)),
+                ("ErrorState", FieldValue::UInt(1205)),
+            ])
+        };
+        let first = sets.share(alert());
+        let second = sets.share(alert());
+        assert!(second.shares_storage_with(&first));
+        assert_eq!(second, alert());
+        let other = sets.share(set(&[("AlertDesc", FieldValue::UInt(46))]));
+        assert!(!other.shares_storage_with(&first));
+        // Same names, a value of another kind: not equal, not shared.
+        let hex = sets.share(set(&[
+            ("AlertDesc", FieldValue::Hex(40)),
+            ("ErrorState", FieldValue::UInt(1205)),
+        ]));
+        assert!(!hex.shares_storage_with(&first));
+        // Floats by their bits, lists element by element.
+        let list = || {
+            set(&[(
+                "L",
+                FieldValue::List(vec![FieldValue::Float(0.5), FieldValue::Null]),
+            )])
+        };
+        let a = sets.share(list());
+        assert!(sets.share(list()).shares_storage_with(&a));
+    }
+
+    #[test]
+    fn changing_a_shared_field_map_leaves_the_others_as_they_were() {
+        let mut sets = FieldSets::default();
+        let original = set(&[("a", FieldValue::UInt(1)), ("b", FieldValue::UInt(2))]);
+        let kept = sets.share(original.clone());
+        let mut changed = sets.share(original.clone());
+        assert!(changed.shares_storage_with(&kept));
+        changed.insert("c", FieldValue::UInt(3));
+        *changed.get_mut("a").unwrap() = FieldValue::UInt(9);
+        assert_eq!(changed.remove("b"), Some(FieldValue::UInt(2)));
+        assert_eq!(kept, original);
+        assert_eq!(changed.keys().collect::<Vec<_>>(), ["a", "c"]);
+        assert!(!changed.shares_storage_with(&kept));
+        let mut cleared = sets.share(original.clone());
+        cleared.retain(|name, _| name == "b");
+        assert_eq!(cleared.len(), 1);
+        assert_eq!(kept.len(), 2);
+        let pairs: Vec<_> = sets.share(original.clone()).into_iter().collect();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(kept, original);
+    }
+
+    #[test]
+    fn a_field_map_reads_the_same_while_built_and_once_complete() {
+        let mut building = set(&[
+            ("z", FieldValue::Text("last".into())),
+            ("a", FieldValue::Null),
+        ]);
+        let json = serde_json::to_string(&building).unwrap();
+        let names: Vec<String> = building.keys().map(str::to_string).collect();
+        building.shrink_to_fit();
+        assert_eq!(serde_json::to_string(&building).unwrap(), json);
+        assert_eq!(building.keys().collect::<Vec<_>>(), names);
+        assert_eq!(building.get("z"), Some(&FieldValue::Text("last".into())));
+        assert!(building.contains_key("a") && !building.is_empty());
+    }
+
+    #[test]
+    fn the_remembered_sets_are_bounded() {
+        let mut sets = FieldSets::default();
+        for n in 0..(FieldSets::MAX as u64 + 10) {
+            sets.share(set(&[("n", FieldValue::UInt(n))]));
+        }
+        assert!(sets.by_hash.len() <= FieldSets::MAX);
+        assert_eq!(sets.by_hash.len(), 10, "started afresh once full");
+    }
 }

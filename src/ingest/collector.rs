@@ -314,4 +314,42 @@ mod tests {
             lines[1]
         );
     }
+
+    #[test]
+    fn events_kept_in_memory_with_equal_fields_share_them() {
+        let source = Source {
+            path: "dir/System.evtx".into(),
+            display: "dir/System.evtx".into(),
+            size: 0,
+            format: InputFormat::Evtx,
+        };
+        let mut collector = Collector::new(&source, &IngestOptions::default());
+        let schannel = |record: u64, alert: u64| {
+            let mut fields = crate::event::Fields::new();
+            fields.insert("AlertDesc", crate::event::FieldValue::UInt(alert));
+            Event {
+                time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
+                host: "DC01".into(),
+                channel: "System".into(),
+                provider: "Schannel".into(),
+                event_id: 36888,
+                level: Some(2),
+                record_id: Some(record),
+                activity_id: None,
+                fields,
+                source: crate::event::Provenance::record("dir/System.evtx".into(), record),
+            }
+        };
+        collector.push(schannel(1, 40));
+        collector.push(schannel(2, 40));
+        collector.push(schannel(3, 46));
+        let events = collector.finish(None).events;
+        assert_eq!(events.len(), 3);
+        assert!(events[1].fields.shares_storage_with(&events[0].fields));
+        assert!(!events[2].fields.shares_storage_with(&events[0].fields));
+        assert_eq!(
+            events[2].fields.get("AlertDesc"),
+            Some(&crate::event::FieldValue::UInt(46))
+        );
+    }
 }
