@@ -2,7 +2,7 @@
 //!
 //! Takes: the paths the user named (files and directories, in any order and mix).
 //! Produces: one [`Source`] per file found (directories walked recursively, symlink loops
-//! reported, duplicates removed, sorted by path), each with its [`InputFormat`] detected from the
+//! reported, a file reached by several paths or links read once, sorted by path), each with its [`InputFormat`] detected from the
 //! *content* (never the extension), and an [`InputReport`] skeleton that the readers fill in.
 //! Every path ends up accounted for: read, partial, skipped with a reason, or unreadable with a reason.
 
@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod discover;
 mod sniff;
-use sniff::{Sniffed, sniff};
+pub use discover::{Discovery, discover};
 
 /// How many bytes are sniffed to detect a format.
 const SNIFF_BYTES: usize = 8192;
@@ -277,96 +278,6 @@ pub fn collection_folder_host(path: &str) -> Option<String> {
         at.checked_sub(1)?
     };
     Some(parts[host_at].to_string())
-}
-
-/// The result of walking the user's paths.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// Files to read, sorted by path.
-    pub sources: Vec<Source>,
-    /// Paths that could not be opened or walked, and files skipped before reading.
-    pub problems: Vec<InputReport>,
-}
-
-/// Walk `paths` (files or directories, recursively) and detect each file's format.
-pub fn discover(paths: &[PathBuf]) -> Discovery {
-    let mut out = Discovery::default();
-    let mut seen = std::collections::HashSet::new();
-    for root in paths {
-        for entry in walkdir::WalkDir::new(root)
-            .follow_links(true)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(entry) if entry.file_type().is_dir() => {}
-                Ok(entry) => {
-                    let key = std::fs::canonicalize(entry.path())
-                        .unwrap_or_else(|_| entry.path().to_path_buf());
-                    if seen.insert(key) {
-                        push_file(entry.path(), &mut out);
-                    }
-                }
-                Err(err) => {
-                    let path = err.path().unwrap_or(root).to_path_buf();
-                    let reason = walk_error_reason(&err);
-                    let mut report = InputReport::unreadable(&path, reason);
-                    if err.loop_ancestor().is_some() {
-                        // Nothing is lost: the files under the loop are read once, from the ancestor.
-                        report.status = InputStatus::Skipped;
-                    }
-                    out.problems.push(report);
-                }
-            }
-        }
-    }
-    out.sources.sort_by(|a, b| a.path.cmp(&b.path));
-    out.problems.sort_by(|a, b| a.path.cmp(&b.path));
-    out
-}
-
-fn walk_error_reason(err: &walkdir::Error) -> String {
-    if let Some(ancestor) = err.loop_ancestor() {
-        return format!(
-            "directory loop: symbolic link back to {}",
-            ancestor.display()
-        );
-    }
-    match err.io_error() {
-        Some(io) if io.kind() == std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        Some(io) => io.to_string(),
-        None => err.to_string(),
-    }
-}
-
-fn push_file(path: &Path, out: &mut Discovery) {
-    match sniff(path) {
-        Ok(Sniffed::Special(kind)) => {
-            let mut report = InputReport::unreadable(path, format!("not a regular file: {kind}"));
-            report.status = InputStatus::Skipped;
-            out.problems.push(report);
-        }
-        Ok(Sniffed::File(size, head)) => {
-            let format = detect_format(&head);
-            let display: Arc<str> = Arc::from(path.display().to_string());
-            let source = Source {
-                path: path.to_path_buf(),
-                display,
-                size,
-                format,
-            };
-            if matches!(format, InputFormat::Unknown | InputFormat::Etl) {
-                let mut report = InputReport::new(&source);
-                report.status = InputStatus::Skipped;
-                report.reason = Some(describe_unknown(&head, size));
-                out.problems.push(report);
-            } else {
-                out.sources.push(source);
-            }
-        }
-        Err(err) => out
-            .problems
-            .push(InputReport::unreadable(path, err.to_string())),
-    }
 }
 
 /// Detect the format from the first bytes of a file.

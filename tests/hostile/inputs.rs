@@ -437,3 +437,23 @@ fn every_corpus_file_appears_in_inputs_with_a_status() {
     let noted = analysis.inputs.iter().filter(|i| i.note.is_some()).count();
     eprintln!("corpus: {recovered} records recovered from slack, {noted} files with notes");
 }
+
+#[test]
+fn a_file_reached_by_several_paths_is_read_once_and_a_copy_is_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let evtx = client_evtx(3);
+    let original = dir.path().join("a.evtx");
+    std::fs::write(&original, &evtx).unwrap();
+    std::fs::write(dir.path().join("copy.evtx"), &evtx).unwrap();
+    std::os::unix::fs::symlink(&original, dir.path().join("link.evtx")).unwrap();
+    std::fs::hard_link(&original, dir.path().join("z-hard.evtx")).unwrap();
+    // The folder, then the file again by its own name: the folder's walk finds it first.
+    let found = discover(&[dir.path().to_path_buf(), original.clone()]);
+    let names: Vec<String> = found
+        .sources
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["a.evtx", "copy.evtx"], "{names:?}");
+    assert!(found.problems.is_empty(), "{:?}", found.problems);
+}
