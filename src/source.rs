@@ -2,8 +2,9 @@
 //!
 //! Takes: the paths the user named (files and directories, in any order and mix).
 //! Produces: one [`Source`] per file found (directories walked recursively, symlink loops
-//! reported, a file reached by several paths or links read once, sorted by path), each with its [`InputFormat`] detected from the
-//! *content* (never the extension), and an [`InputReport`] skeleton that the readers fill in.
+//! reported, a file reached by several paths or links read once, sorted by path), each with its
+//! [`InputFormat`] detected from the *content* (never the extension), and an [`InputReport`]
+//! skeleton that the readers fill in.
 //! Every path ends up accounted for: read, partial, skipped with a reason, or unreadable with a reason.
 
 use serde::{Deserialize, Serialize};
