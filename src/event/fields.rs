@@ -1,11 +1,14 @@
 //! An event's EventData/UserData fields: names to typed values, sorted by name.
 //!
 //! Takes: fields as the readers find them. Produces: [`Fields`] — a map with the part of the
-//! `BTreeMap` interface the pipeline uses, stored as one sorted vector. A run keeps every relevant
-//! event in memory, and most events have a handful of fields: a vector of (name, value) pairs
-//! sized to fit costs a fraction of a B-tree node per event. Iteration, lookup and serialization
-//! order are the names' byte order, as a `BTreeMap<String, _>` gives them; a JSON object is read
-//! as a `BTreeMap` would read it (the last of duplicate names wins).
+//! `BTreeMap` interface the pipeline uses, stored as one sorted vector of (name, value) pairs
+//! while a reader fills it and as one shared allocation of its size once complete; and
+//! [`FieldSets`], which lets the complete maps of a file's events that are equal share that
+//! allocation. A run keeps every relevant event in memory, and most events have a handful of
+//! fields, often the same ones: this costs a fraction of a B-tree node per event, and nothing
+//! for a repeated map. Iteration, lookup and serialization order are the names' byte order, as a
+//! `BTreeMap<String, _>` gives them; a JSON object is read as a `BTreeMap` would read it (the
+//! last of duplicate names wins).
 
 use super::FieldValue;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -255,6 +255,17 @@ mod tests {
     use crate::source::InputFormat;
     use crate::spool::Spool;
 
+    /// A collector for a JSONL file `path`.
+    fn collector(path: &str, options: &IngestOptions) -> Collector {
+        let source = Source {
+            path: path.into(),
+            display: path.into(),
+            size: 0,
+            format: InputFormat::Jsonl,
+        };
+        Collector::new(&source, options)
+    }
+
     /// A spooling collector for a JSONL file `path`, and its run's spool.
     fn spooling_collector(path: &str) -> (Collector, std::sync::Arc<Spool>) {
         let spool = std::sync::Arc::new(Spool::new(crate::spool::SpoolOptions::default()));
@@ -262,13 +273,23 @@ mod tests {
             spool: Some(spool.clone()),
             ..IngestOptions::default()
         };
-        let source = Source {
-            path: path.into(),
-            display: path.into(),
-            size: 0,
-            format: InputFormat::Jsonl,
-        };
-        (Collector::new(&source, &options), spool)
+        (collector(path, &options), spool)
+    }
+
+    /// A failed logon logged by `host`, record `record` of `dir/a.jsonl`.
+    fn event(host: &str, record: u64, fields: crate::event::Fields) -> Event {
+        Event {
+            time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
+            host: host.into(),
+            channel: "Security".into(),
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            event_id: 4625,
+            level: None,
+            record_id: Some(record),
+            activity_id: None,
+            fields,
+            source: crate::event::Provenance::record("dir/a.jsonl".into(), record),
+        }
     }
 
     fn spooled_text(spool: &Spool) -> String {
@@ -285,21 +306,9 @@ mod tests {
 
     #[test]
     fn a_spooling_collector_keeps_events_as_lines_with_the_host_renamed_where_empty() {
-        let event = |host: &str, record: u64| Event {
-            time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
-            host: host.into(),
-            channel: "Security".into(),
-            provider: "Microsoft-Windows-Security-Auditing".into(),
-            event_id: 4625,
-            level: None,
-            record_id: Some(record),
-            activity_id: None,
-            fields: Default::default(),
-            source: crate::event::Provenance::record("dir/a.jsonl".into(), record),
-        };
         let (mut collector, spool) = spooling_collector("dir/a.jsonl");
-        collector.push(event("DC01", 1));
-        collector.push(event(" ", 2));
+        collector.push(event("DC01", 1, Default::default()));
+        collector.push(event(" ", 2, Default::default()));
         let done = collector.finish(None);
         assert_eq!(done.report.relevant, 2);
         assert!(done.events.is_empty());
@@ -317,32 +326,15 @@ mod tests {
 
     #[test]
     fn events_kept_in_memory_with_equal_fields_share_them() {
-        let source = Source {
-            path: "dir/System.evtx".into(),
-            display: "dir/System.evtx".into(),
-            size: 0,
-            format: InputFormat::Evtx,
-        };
-        let mut collector = Collector::new(&source, &IngestOptions::default());
-        let schannel = |record: u64, alert: u64| {
+        let mut collector = collector("dir/a.jsonl", &IngestOptions::default());
+        let with_alert = |record: u64, alert: u64| {
             let mut fields = crate::event::Fields::new();
             fields.insert("AlertDesc", crate::event::FieldValue::UInt(alert));
-            Event {
-                time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
-                host: "DC01".into(),
-                channel: "System".into(),
-                provider: "Schannel".into(),
-                event_id: 36888,
-                level: Some(2),
-                record_id: Some(record),
-                activity_id: None,
-                fields,
-                source: crate::event::Provenance::record("dir/System.evtx".into(), record),
-            }
+            event("DC01", record, fields)
         };
-        collector.push(schannel(1, 40));
-        collector.push(schannel(2, 40));
-        collector.push(schannel(3, 46));
+        collector.push(with_alert(1, 40));
+        collector.push(with_alert(2, 40));
+        collector.push(with_alert(3, 46));
         let events = collector.finish(None).events;
         assert_eq!(events.len(), 3);
         assert!(events[1].fields.shares_storage_with(&events[0].fields));
