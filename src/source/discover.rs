@@ -4,10 +4,11 @@
 //! Produces: a [`Discovery`]: one [`Source`] per file found, with its format detected from its
 //! first bytes, and a report for every path that is not read (a directory loop, a special file,
 //! a format rdptriage does not read, an error), both sorted by path. A file reached by several
-//! paths (overlapping arguments, links) is read once.
+//! paths (overlapping arguments, links) is read once, and its other paths are reported skipped.
 
 use super::sniff::{Sniffed, sniff};
 use super::{InputFormat, InputReport, InputStatus, Source, describe_unknown, detect_format};
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ pub struct Discovery {
 /// Walk `paths` (files or directories, recursively) and detect each file's format.
 pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut out = Discovery::default();
-    let mut seen = std::collections::HashSet::new();
+    // Each file's key, with the path it was first found by.
+    let mut seen = std::collections::HashMap::new();
     for root in paths {
         for entry in walkdir::WalkDir::new(root)
             .follow_links(true)
@@ -31,11 +33,24 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         {
             match entry {
                 Ok(entry) if entry.file_type().is_dir() => {}
-                Ok(entry) => {
-                    if seen.insert(FileKey::of(&entry)) {
+                Ok(entry) => match seen.entry(FileKey::of(&entry)) {
+                    Entry::Vacant(first) => {
                         push_file(entry.path(), &mut out);
+                        first.insert(entry.into_path());
                     }
-                }
+                    // The same path named twice is one input; another path to a file read
+                    // already is accounted for as skipped.
+                    Entry::Occupied(first) if first.get() != entry.path() => {
+                        let reason = format!(
+                            "the same file as {} (read once, under that path)",
+                            first.get().display()
+                        );
+                        let mut report = InputReport::unreadable(entry.path(), reason);
+                        report.status = InputStatus::Skipped;
+                        out.problems.push(report);
+                    }
+                    Entry::Occupied(_) => {}
+                },
                 Err(err) => {
                     let path = err.path().unwrap_or(root).to_path_buf();
                     let reason = walk_error_reason(&err);
