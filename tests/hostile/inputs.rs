@@ -439,8 +439,7 @@ fn every_corpus_file_appears_in_inputs_with_a_status() {
 }
 
 #[test]
-fn a_file_reached_by_several_paths_is_read_once_its_other_paths_skipped_and_a_copy_is_not_a_duplicate()
- {
+fn a_file_reached_by_several_paths_is_read_once_and_its_other_paths_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let evtx = client_evtx(3);
     let original = dir.path().join("a.evtx");
