@@ -61,21 +61,69 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
         runs.push(file.events);
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    let timeline = Timeline::from_runs(runs);
+    account_repeats(&mut inputs, &timeline.repeats);
     Ok(Analysis {
         inputs,
-        timeline: Timeline::from_runs(runs),
+        timeline,
         correlation: Correlation::default(),
         verdicts: None,
     })
 }
 
+/// Tell each input how many of its events were left out as copies of records kept from
+/// elsewhere, and from where (also in its note, which every report shows).
+fn account_repeats(inputs: &mut [InputReport], repeats: &crate::event::Repeats) {
+    for input in inputs {
+        let Some(repeated) = repeats.of(&input.path) else {
+            continue;
+        };
+        input.repeated = repeated.count;
+        input.repeated_kept_in = repeated.kept_in.iter().map(|p| p.to_string()).collect();
+        let Some(note) = input.repeated_note() else {
+            continue;
+        };
+        input.note = Some(match input.note.take() {
+            Some(before) => format!("{before}; {note}"),
+            None => note,
+        });
+    }
+}
+
 /// The inputs of a run and their events in timeline order, read back one at a time (see
 /// [`stream_events`]).
 pub struct EventStream {
-    /// One entry per input path, sorted by path, as in [`Analysis::inputs`].
+    /// One entry per input path, sorted by path, as in [`Analysis::inputs`] (but for the
+    /// copies left out, known once the events were read: see [`EventStream::for_each_line`]).
     pub inputs: Vec<InputReport>,
     /// Every relevant event, in the order of [`Analysis::timeline`].
     pub events: crate::spool::Sorted,
+}
+
+impl EventStream {
+    /// Every event's JSONL line (with its newline), in timeline order, each record once (see
+    /// `event/copies.rs`). Returns [`EventStream::inputs`] with the copies left out accounted.
+    pub fn for_each_line(
+        self,
+        line: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<Vec<InputReport>> {
+        let mut inputs = self.inputs;
+        let repeats = self.events.for_each_line(line)?;
+        account_repeats(&mut inputs, &repeats);
+        Ok(inputs)
+    }
+
+    /// Every event, read back from its line, in timeline order, each record once. Returns
+    /// [`EventStream::inputs`] with the copies left out accounted.
+    pub fn for_each_event(
+        self,
+        event: impl FnMut(&crate::event::Event) -> std::io::Result<()>,
+    ) -> std::io::Result<Vec<InputReport>> {
+        let mut inputs = self.inputs;
+        let repeats = self.events.for_each_event(event)?;
+        account_repeats(&mut inputs, &repeats);
+        Ok(inputs)
+    }
 }
 
 /// Read every input into the timeline without holding it: events are kept as sorted text within

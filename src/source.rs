@@ -158,6 +158,14 @@ pub struct InputReport {
     /// [`crate::ingest::watchdog`]): the reader was stuck and still runs in the background.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub abandoned_reader: bool,
+    /// Of the `relevant` events, those left out of the timeline as copies of a record kept
+    /// from another input (or from earlier in this one): the same log collected or exported
+    /// twice. Each record counts once in attempts, hosts and the summary.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeated: u64,
+    /// The inputs holding the copies kept of the `repeated` events, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeated_kept_in: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -187,6 +195,8 @@ impl InputReport {
             recovered_relevant: 0,
             abandoned_reader: false,
             folder_host: None,
+            repeated: 0,
+            repeated_kept_in: Vec::new(),
         }
     }
 
@@ -233,7 +243,36 @@ impl InputReport {
             recovered_relevant: 0,
             abandoned_reader: false,
             folder_host: None,
+            repeated: 0,
+            repeated_kept_in: Vec::new(),
         }
+    }
+
+    /// What the `repeated` events are, for people: `None` when there are none.
+    pub fn repeated_note(&self) -> Option<String> {
+        (self.repeated > 0).then(|| {
+            let places = if self.repeated_kept_in == [self.path.as_str()] {
+                "earlier in this file".to_string()
+            } else {
+                self.repeated_kept_in.join(", ")
+            };
+            format!(
+                "{} of its relevant events repeat records also read from {places} (counted once)",
+                self.repeated
+            )
+        })
+    }
+
+    /// What an inputs table says of the file: why it was skipped or its first error, and its
+    /// events left out as copies.
+    pub fn remark(&self) -> String {
+        let why = self.reason.as_deref().or(self.first_error.as_deref());
+        let parts: Vec<String> = why
+            .map(str::to_string)
+            .into_iter()
+            .chain(self.repeated_note())
+            .collect();
+        parts.join("; ")
     }
 
     /// Count one failed record, keeping the first error message.

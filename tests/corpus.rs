@@ -117,7 +117,6 @@ fn events_streamed_through_run_files_are_the_timeline_read_in_memory() {
     // of live ones that are on disk.
     config.spool.memory = 2 << 20;
     let streamed = stream_events(&config, &NoProgress).unwrap();
-    assert_eq!(streamed.inputs, held.inputs);
     assert!(streamed.events.spill_failure().is_none());
     let mut expected = Vec::new();
     for e in &held.timeline.events {
@@ -125,13 +124,28 @@ fn events_streamed_through_run_files_are_the_timeline_read_in_memory() {
         expected.push(b'\n');
     }
     let mut lines = Vec::new();
-    streamed
-        .events
+    let inputs = streamed
         .for_each_line(|line| {
             lines.extend_from_slice(line);
             Ok(())
         })
         .unwrap();
+    assert_eq!(inputs, held.inputs);
+    // Copies of one record, kept once both ways: `security_bad_string_cache.evtx` is
+    // `security.evtx` with a damaged string cache; StolenSzechuan's empty NAP and firewall logs
+    // reuse space of its System log, whose records are recovered from their slack and yield to
+    // the live ones.
+    let input = |end: &str| inputs.iter().find(|i| i.path.ends_with(end)).unwrap();
+    let copy = input("samples/security_bad_string_cache.evtx");
+    assert_eq!((copy.repeated, copy.relevant), (628, 628));
+    assert!(copy.repeated_kept_in[0].ends_with("samples/security.evtx"));
+    assert_eq!(input("samples/security.evtx").repeated, 0);
+    let slack =
+        input("StolenSzechuanEventLogs/Microsoft-Windows-NetworkAccessProtection%4WHC.evtx");
+    assert_eq!(slack.repeated, slack.recovered_relevant);
+    assert!(slack.repeated > 0);
+    assert!(slack.repeated_kept_in[0].ends_with("StolenSzechuanEventLogs/System.evtx"));
+    assert_eq!(input("StolenSzechuanEventLogs/System.evtx").repeated, 0);
     assert!(held.timeline.events.len() > 50_000);
     assert!(
         lines == expected,

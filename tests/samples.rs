@@ -293,6 +293,54 @@ fn xml_exports_rebuild_the_same_attempts_and_verdicts() {
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
+/// Copy every `.evtx` under `folder` to `out`, keeping the layout.
+fn copy_evtx(folder: &Path, out: &Path) {
+    for entry in walkdir::WalkDir::new(folder) {
+        let entry = entry.expect("walk");
+        if entry.path().extension().and_then(|e| e.to_str()) == Some("evtx") {
+            let target = out.join(entry.path().strip_prefix(folder).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn logs_read_twice_and_beside_their_xml_export_count_once() {
+    // Regression: a second copy of a machine's logs (two collections, an .evtx beside its XML
+    // export) rebuilt each connection twice, with attempts no machine made judged undetermined.
+    let mut report = Vec::new();
+    for folder in folders() {
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let reported = expected(&folder)["reported_error"]
+            .as_str()
+            .map(str::to_string);
+        let once = run(&folder, reported.as_deref());
+        let temp = tempfile::tempdir().unwrap();
+        copy_evtx(&folder, &temp.path().join("a"));
+        export_xml(&folder, &temp.path().join("b"));
+        copy_evtx(&folder, &temp.path().join("c"));
+        let thrice = run(temp.path(), reported.as_deref());
+        if attempts(&thrice) != attempts(&once) {
+            report.push(format!("{name}: attempts differ from one copy's"));
+        }
+        if thrice.timeline.events.len() != once.timeline.events.len() {
+            report.push(format!("{name}: {} events", thrice.timeline.events.len()));
+        }
+        for input in &thrice.inputs {
+            let first_copy = Path::new(&input.path).starts_with(temp.path().join("a"));
+            let left_out = if first_copy { 0 } else { input.relevant };
+            if input.repeated != left_out || (left_out > 0) == input.repeated_kept_in.is_empty() {
+                report.push(format!(
+                    "{name}: {} has {} of {} relevant events left out, kept in {:?}",
+                    input.path, input.repeated, input.relevant, input.repeated_kept_in
+                ));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
 #[test]
 fn every_cause_has_a_folder_and_every_expectation_names_one() {
     let names: Vec<String> = folders()

@@ -15,10 +15,11 @@ mod gateway;
 mod link;
 mod order;
 mod outcome;
+mod repeats;
 mod server;
 
-use crate::event::Event;
 use crate::event::catalog::HostRole;
+use crate::event::{Event, Repeats};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -45,6 +46,9 @@ pub struct Timeline {
     /// For each (host, event id), the positions of those events, in time order: lets a rule
     /// look at a busy host's few events of interest without walking all of them.
     pub by_host_event: std::collections::HashMap<(String, u32), Vec<usize>>,
+    /// Per input path, its events left out as copies of a record kept from another place (the
+    /// same log read twice; see `event/copies.rs`).
+    pub repeats: Repeats,
 }
 
 impl Timeline {
@@ -60,6 +64,7 @@ impl Timeline {
             events,
             spelling_of,
             spellings,
+            repeats,
         } = order::order(runs);
         // A run has few hosts and many events: each spelling's key is worked out once, and
         // events are filed under the key's number, not a copy of its text.
@@ -93,6 +98,7 @@ impl Timeline {
             events,
             by_host,
             by_host_event,
+            repeats,
         }
     }
 

@@ -13,7 +13,8 @@
 //! host names and file paths are ranked once per distinct text (the events of one file share
 //! their strings, so nearly every look-up hits the previous one), the keys are sorted in
 //! parallel, and each event is moved once, taken from the front of its run. Sorting whole events
-//! moved each one many times.
+//! moved each one many times. Copies of one record read from several places are then dropped
+//! (see [`super::repeats`]).
 
 use crate::event::Event;
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ pub(super) struct Ordered {
     pub spelling_of: Vec<u32>,
     /// Each distinct host name as logged, in text order.
     pub spellings: Vec<Arc<str>>,
+    /// The events dropped as copies of a record kept (see [`super::repeats`]).
+    pub repeats: crate::event::Repeats,
 }
 
 /// Sort the events of `runs` into one timeline.
@@ -59,7 +62,7 @@ pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
         key.host = host_rank[key.host as usize];
         key.path = path_rank[key.path as usize];
     }
-    let events = if runs.len() == 1 {
+    let mut events = if runs.len() == 1 {
         runs.pop().unwrap_or_default()
     } else {
         keys.par_sort_unstable();
@@ -71,10 +74,19 @@ pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
         events.extend(keys.iter().filter_map(|k| fronts[k.run as usize].next()));
         events
     };
+    let mut spelling_of: Vec<u32> = keys.iter().map(|k| k.host).collect();
+    let (keep, repeats) = super::repeats::find(&events, &spelling_of);
+    if !repeats.is_empty() {
+        let mut flags = keep.iter();
+        events.retain(|_| *flags.next().unwrap_or(&true));
+        let mut flags = keep.iter();
+        spelling_of.retain(|_| *flags.next().unwrap_or(&true));
+    }
     Ordered {
         events,
-        spelling_of: keys.iter().map(|k| k.host).collect(),
+        spelling_of,
         spellings: hosts.distinct_texts(),
+        repeats,
     }
 }
 

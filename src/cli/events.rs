@@ -79,30 +79,33 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
     if let Some(failure) = stream.events.spill_failure() {
         eprintln!("warning: {failure}; the timeline was sorted in memory");
     }
-    // The accounting, for the input problems and the exit status.
-    let analysis = Analysis {
-        inputs: stream.inputs,
-        ..Analysis::default()
-    };
-    let events = stream.events;
+    // The accounting, for the input problems and the exit status, is complete once every
+    // event was given out (copies of a record read twice are counted then).
+    let mut analysis = Analysis::default();
     let style = args.color.style(&args.output);
-    write_output(&args.output, |out| match args.format {
-        EventsFormat::Terminal => {
-            let mut none = true;
-            events.for_each_event(|e| {
-                none = false;
-                report::events::write_terminal_line(e, &style, out)
-            })?;
-            if none {
-                writeln!(out, "{}", report::events::NO_EVENTS)?;
+    write_output(&args.output, |out| {
+        analysis.inputs = match args.format {
+            EventsFormat::Terminal => {
+                let mut none = true;
+                let inputs = stream.for_each_event(|e| {
+                    none = false;
+                    report::events::write_terminal_line(e, &style, out)
+                })?;
+                if none {
+                    writeln!(out, "{}", report::events::NO_EVENTS)?;
+                }
+                inputs
             }
-            report::terminal::write_input_problems_styled(&analysis, &style, out)
+            EventsFormat::Jsonl => stream.for_each_line(|line| out.write_all(line))?,
+            EventsFormat::Csv => {
+                writeln!(out, "{}", report::events::CSV_HEADER)?;
+                stream.for_each_event(|e| report::events::write_csv_row(e, out))?
+            }
+        };
+        if matches!(args.format, EventsFormat::Terminal) {
+            report::terminal::write_input_problems_styled(&analysis, &style, out)?;
         }
-        EventsFormat::Jsonl => events.for_each_line(|line| out.write_all(line)),
-        EventsFormat::Csv => {
-            writeln!(out, "{}", report::events::CSV_HEADER)?;
-            events.for_each_event(|e| report::events::write_csv_row(e, out))
-        }
+        Ok(())
     })?;
     if !matches!(args.format, EventsFormat::Terminal) {
         // Machine formats carry events only: say on stderr which inputs were not read cleanly,

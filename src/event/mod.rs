@@ -9,6 +9,7 @@
 //! it whether a record is relevant *before* building the field map, so irrelevant records stay cheap.
 
 pub mod catalog;
+mod copies;
 mod fields;
 mod value;
 
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use copies::{Repeated, Repeats, copies_in_group};
 pub use fields::{FieldName, FieldSets, Fields};
 
 /// One relevant Windows event, normalized.
@@ -106,6 +108,9 @@ pub enum Locator {
     Record(u64),
     /// 1-based line number where the event starts (text forms and JSONL).
     Line(u64),
+    /// EVTX: the EventRecordID of a stale record carved from a chunk's unallocated space (a
+    /// cleared or overwritten record, possibly of another log whose space the file reused).
+    Recovered(u64),
 }
 
 impl Provenance {
@@ -128,8 +133,13 @@ impl Provenance {
     /// The record number or line, for sorting.
     pub fn position(&self) -> u64 {
         match self.locator {
-            Locator::Record(n) | Locator::Line(n) => n,
+            Locator::Record(n) | Locator::Line(n) | Locator::Recovered(n) => n,
         }
+    }
+
+    /// True for a record carved from unallocated space ([`Locator::Recovered`]).
+    pub fn is_recovered(&self) -> bool {
+        matches!(self.locator, Locator::Recovered(_))
     }
 }
 
@@ -138,11 +148,13 @@ impl std::fmt::Display for Provenance {
         match self.locator {
             Locator::Record(n) => write!(f, "{} record {n}", self.path),
             Locator::Line(n) => write!(f, "{}:{n}", self.path),
+            Locator::Recovered(n) => write!(f, "{} record {n} (recovered)", self.path),
         }
     }
 }
 
-/// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`.
+/// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`,
+/// and `{"path": "...", "record": 12, "recovered": true}` for a record carved from slack.
 #[derive(Serialize, Deserialize)]
 struct ProvenanceWire {
     path: String,
@@ -150,18 +162,21 @@ struct ProvenanceWire {
     record: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     line: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    recovered: bool,
 }
 
 impl Serialize for Provenance {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (record, line) = match self.locator {
-            Locator::Record(n) => (Some(n), None),
+            Locator::Record(n) | Locator::Recovered(n) => (Some(n), None),
             Locator::Line(n) => (None, Some(n)),
         };
         ProvenanceWire {
             path: self.path.to_string(),
             record,
             line,
+            recovered: self.is_recovered(),
         }
         .serialize(s)
     }
@@ -171,6 +186,7 @@ impl<'de> Deserialize<'de> for Provenance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let wire = ProvenanceWire::deserialize(d)?;
         let locator = match (wire.record, wire.line) {
+            (Some(n), _) if wire.recovered => Locator::Recovered(n),
             (Some(n), _) => Locator::Record(n),
             (None, Some(n)) => Locator::Line(n),
             (None, None) => Locator::Record(0),

@@ -79,6 +79,7 @@ impl Collector {
         let after = self.options.until.is_some_and(|u| event.time > u);
         if !(before || after) {
             let mut event = event;
+            event.source.locator = crate::event::Locator::Recovered(event.source.position());
             event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
             self.recovered_events.push(event);
         }

@@ -22,6 +22,7 @@ pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
     let position = match e.source.locator {
         crate::event::Locator::Record(n) => format!("record {n}"),
         crate::event::Locator::Line(n) => format!("line {n}"),
+        crate::event::Locator::Recovered(n) => format!("recovered record {n}"),
     };
     let row = [
         e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

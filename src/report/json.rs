@@ -16,7 +16,10 @@
 //!       counted, never dropped), "first_error", "relevant", "out_of_window", "channels",
 //!       "time_basis" (text forms: utc | timezone <zone> | assumed-utc), "note",
 //!       "status" (read|partial|skipped|unreadable), "reason",
-//!       "folder_host" (collection folder's host when it differs from "host") } ],
+//!       "folder_host" (collection folder's host when it differs from "host"),
+//!       "repeated" (relevant events left out as copies of a record read from another input
+//!       or earlier in this one; omitted when 0), "repeated_kept_in" (the inputs holding the
+//!       copies kept) } ],
 //!   "hosts": [ {                         // sorted by name
 //!       "name", "role" (client|gateway|server|dc|unknown), "roles": [...],
 //!       "clock_offset_seconds" (seconds to add to the host's clock; null = not estimable),
@@ -38,7 +41,8 @@
 //!       "seen_by": ["client", "gateway", "server"],
 //!       "events": [ {"role", "time" (corrected), "logged_time" (host clock), "host",
 //!                    "channel", "provider", "event_id", "kind", "record_id", "activity_id",
-//!                    "fields", "decoded", "source": {"path", "record" | "line"}} ] } ],
+//!                    "fields", "decoded", "source": {"path", "record" | "line",
+//!                    "recovered" (true for a record carved from unallocated space)}} ] } ],
 //!   "summary": {"inputs", "records", "failed_records", "relevant_events", "attempts",
 //!               "failed_attempts", "succeeded_attempts", "unknown_attempts"}
 //! }

@@ -260,11 +260,7 @@ fn write_inputs(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
     )?;
     writeln!(out, "|---|---|---|---:|---:|---:|---|")?;
     for i in &analysis.inputs {
-        let note = i
-            .reason
-            .as_deref()
-            .or(i.first_error.as_deref())
-            .unwrap_or("");
+        let note = i.remark();
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -274,7 +270,7 @@ fn write_inputs(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
             i.records,
             i.relevant,
             i.failed_records,
-            escape(note)
+            escape(&note)
         )?;
     }
     Ok(())

@@ -7,9 +7,10 @@
 
 use super::run::{RunFile, RunReader, RunWriter};
 use super::{Key, MemoryRun, SpoolOptions};
-use crate::event::Event;
+use crate::event::{Event, Repeats, copies_in_group};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// Run files one merge reads at once (each holds a read buffer); more are merged in passes.
 pub(super) const MAX_FAN_IN: usize = 64;
@@ -131,23 +132,37 @@ impl Sorted {
         Ok(())
     }
 
-    /// Every event's JSONL line (with its newline), in timeline order.
+    /// Visit every entry in key order but copies of a record visited already (see
+    /// `event/copies.rs`): `visit(line)`. Returns the copies left out, per input.
+    fn visit_distinct(
+        &mut self,
+        mut visit: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<Repeats> {
+        let mut group = Group::default();
+        let mut repeats = Repeats::default();
+        self.visit(|key, record_id, line| {
+            group.add(key, record_id, line, &mut visit, &mut repeats)
+        })?;
+        group.flush(&mut visit, &mut repeats)?;
+        Ok(repeats)
+    }
+
+    /// Every event's JSONL line (with its newline), in timeline order, each record once.
+    /// Returns the copies left out, per input.
     pub fn for_each_line(
         mut self,
         mut line: impl FnMut(&[u8]) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        self.visit(|_, _, text| line(text))
+    ) -> std::io::Result<Repeats> {
+        self.visit_distinct(|text| line(text))
     }
 
-    /// Every event, read back from its line, in timeline order.
+    /// Every event, read back from its line, in timeline order, each record once. Returns the
+    /// copies left out, per input.
     pub fn for_each_event(
         mut self,
         mut event: impl FnMut(&Event) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        self.visit(|_, _, text| {
-            let decoded: Event = serde_json::from_slice(text).map_err(std::io::Error::other)?;
-            event(&decoded)
-        })
+    ) -> std::io::Result<Repeats> {
+        self.visit_distinct(|text| event(&decode(text)?))
     }
 
     /// Write every entry to one new run file. On failure the in-memory runs are given back
@@ -171,5 +186,90 @@ impl Sorted {
                 Cursor::File(_) => None,
             })
             .collect()
+    }
+}
+
+/// An event read back from its line.
+fn decode(line: &[u8]) -> std::io::Result<Event> {
+    serde_json::from_slice(line).map_err(std::io::Error::other)
+}
+
+/// Lines of one time and host, held until the next time or host comes: a copy of a record is
+/// among them (see `event/copies.rs`).
+#[derive(Default)]
+struct Group {
+    /// Time and host of the group.
+    key: Option<(i64, u32, Arc<str>)>,
+    /// The lines' text, one after the other (the buffer is kept from group to group).
+    text: Vec<u8>,
+    /// Each line's file, record id and place in `text`.
+    lines: Vec<(Arc<str>, Option<u64>, std::ops::Range<usize>)>,
+}
+
+impl Group {
+    /// Add a line; when it starts another group, give out the one held first.
+    fn add(
+        &mut self,
+        key: &Key,
+        record_id: Option<u64>,
+        line: &[u8],
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        repeats: &mut Repeats,
+    ) -> std::io::Result<()> {
+        let same = matches!(&self.key,
+            Some((secs, nanos, host)) if *secs == key.secs && *nanos == key.nanos && *host == key.host);
+        if !same {
+            self.flush(out, repeats)?;
+            self.key = Some((key.secs, key.nanos, key.host.clone()));
+        }
+        let start = self.text.len();
+        self.text.extend_from_slice(line);
+        self.lines
+            .push((key.path.clone(), record_id, start..self.text.len()));
+        Ok(())
+    }
+
+    /// Give out the lines held but copies of a record given out among them, and empty the group.
+    fn flush(
+        &mut self,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        repeats: &mut Repeats,
+    ) -> std::io::Result<()> {
+        if self.may_hold_copies() {
+            let events = self
+                .lines
+                .iter()
+                .map(|(_, _, range)| decode(&self.text[range.clone()]))
+                .collect::<std::io::Result<Vec<Event>>>()?;
+            let refs: Vec<&Event> = events.iter().collect();
+            for (i, copy_of) in copies_in_group(&refs).into_iter().enumerate() {
+                match copy_of {
+                    Some(k) => repeats.add(&events[i], &events[k]),
+                    None => out(&self.text[self.lines[i].2.clone()])?,
+                }
+            }
+        } else {
+            for (_, _, range) in &self.lines {
+                out(&self.text[range.clone()])?;
+            }
+        }
+        self.text.clear();
+        self.lines.clear();
+        Ok(())
+    }
+
+    /// False when no two lines can be copies of one record: no record id twice, and no two
+    /// lines without one from different files (lines are decoded only when true).
+    fn may_hold_copies(&self) -> bool {
+        let lines = &self.lines;
+        lines.len() > 1
+            && lines.iter().enumerate().any(|(i, (path, record, _))| {
+                lines[..i]
+                    .iter()
+                    .any(|(other_path, other_record, _)| match record {
+                        Some(_) => other_record == record,
+                        None => other_record.is_none() && other_path != path,
+                    })
+            })
     }
 }

@@ -2,7 +2,7 @@
 //! text stays in memory, goes to run files, or cannot go to disk.
 
 use super::*;
-use crate::event::{FieldValue, Fields, Provenance};
+use crate::event::{FieldValue, Fields, Provenance, Repeats};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -38,6 +38,12 @@ fn expected_lines(files: &[Vec<Event>]) -> Vec<u8> {
 
 /// Push each file through its own file spool, commit them all, and merge.
 fn spooled_lines(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Option<String>) {
+    let (text, failure, _) = spooled(files, options);
+    (text, failure)
+}
+
+/// [`spooled_lines`] and the copies the merge left out.
+fn spooled(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Option<String>, Repeats) {
     let spool = Spool::new(options);
     for events in files {
         let mut file = spool.file();
@@ -49,13 +55,13 @@ fn spooled_lines(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Optio
     let sorted = spool.finish().unwrap();
     let failure = sorted.spill_failure().map(str::to_string);
     let mut text = Vec::new();
-    sorted
+    let repeats = sorted
         .for_each_line(|line| {
             text.extend_from_slice(line);
             Ok(())
         })
         .unwrap();
-    (text, failure)
+    (text, failure, repeats)
 }
 
 /// A budget so small that every few events go to a run file.
@@ -222,8 +228,67 @@ proptest! {
             1 => tiny(None),
             _ => SpoolOptions { memory: 40_000, dir: None },
         };
-        let (text, failure) = spooled_lines(&files, options);
-        prop_assert_eq!(text, expected_lines(&files));
+        // Equal second, nanosecond, record and host in two files: copies of one record, left
+        // out by both ways alike.
+        let timeline = crate::attempt::Timeline::from_runs(files.clone());
+        let (text, failure, repeats) = spooled(&files, options);
+        prop_assert_eq!(text, timeline_lines(&timeline));
+        prop_assert_eq!(repeats, timeline.repeats);
         prop_assert_eq!(failure, None);
+    }
+}
+
+/// The lines of the in-memory timeline.
+fn timeline_lines(timeline: &crate::attempt::Timeline) -> Vec<u8> {
+    let mut text = Vec::new();
+    for e in &timeline.events {
+        serde_json::to_writer(&mut text, e).unwrap();
+        text.push(b'\n');
+    }
+    text
+}
+
+#[test]
+fn copies_of_a_record_are_left_out_as_the_in_memory_timeline_leaves_them_out() {
+    // b.evtx repeats records 20..60 of a.evtx (an overlapping second collection); c.txt and
+    // d.txt are text traces without record ids, d.txt repeating two of c.txt's lines.
+    let a: Vec<Event> = (0..60)
+        .map(|i| event("a.evtx", "H", i % 17, 0, i as u64))
+        .collect();
+    let b: Vec<Event> = (20..80)
+        .map(|i| event("b.evtx", "H", i % 17, 0, i as u64))
+        .collect();
+    let text_event = |path: &str, line: u64, value: u64| {
+        let mut e = event(path, "H", 3, 0, value);
+        e.record_id = None;
+        e.source = Provenance::line(path.into(), line);
+        e
+    };
+    let c = vec![
+        text_event("c.txt", 1, 1),
+        text_event("c.txt", 2, 2),
+        text_event("c.txt", 3, 2),
+    ];
+    let d = vec![
+        text_event("d.txt", 1, 1),
+        text_event("d.txt", 2, 2),
+        text_event("d.txt", 3, 3),
+    ];
+    let files = vec![b, d, a, c];
+    let timeline = crate::attempt::Timeline::from_runs(files.clone());
+    let expected = timeline_lines(&timeline);
+    assert_eq!(timeline.repeats.of("b.evtx").map(|r| r.count), Some(40));
+    // d.txt's 1 and 2 repeat c.txt's; c.txt's own two lines of value 2 stay two events.
+    assert_eq!(timeline.repeats.of("d.txt").map(|r| r.count), Some(2));
+    assert!(timeline.repeats.of("c.txt").is_none());
+    let dir = tempfile::tempdir().unwrap();
+    for options in [SpoolOptions::default(), tiny(Some(dir.path().into()))] {
+        let (text, failure, repeats) = spooled(&files, options);
+        assert_eq!(failure, None);
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            String::from_utf8(expected.clone()).unwrap()
+        );
+        assert_eq!(repeats, timeline.repeats);
     }
 }

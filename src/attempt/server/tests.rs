@@ -220,7 +220,11 @@ fn listener_event_joins_the_first_connection_opened_within_three_seconds_after_i
         anchor(10, "{c1}"),
         listener(11),
         anchor(12, "{c2}"),
-        anchor(12, "{c3}"),
+        // Another record logged in the same second (`ev` numbers records by their second).
+        Event {
+            record_id: Some(1012),
+            ..anchor(12, "{c3}")
+        },
         listener(13),
     ]);
     let v = views(&timeline);

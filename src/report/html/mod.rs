@@ -241,14 +241,10 @@ fn inputs(analysis: &Analysis, h: &mut String) {
     h.push_str(
         "<section id=\"inputs\">\n<h2>Inputs</h2>\n<table>\n<tr><th>File</th><th>Format</th>\
          <th>Host</th><th>Status</th><th class=\"num\">Records</th><th class=\"num\">Relevant</th>\
-         <th class=\"num\">Failed</th><th>First error or reason</th></tr>\n",
+         <th class=\"num\">Failed</th><th>First error, reason or copies</th></tr>\n",
     );
     for i in &analysis.inputs {
-        let note = i
-            .reason
-            .as_deref()
-            .or(i.first_error.as_deref())
-            .unwrap_or("");
+        let note = i.remark();
         let status = format!("{:?}", i.status).to_lowercase();
         let _ = writeln!(
             h,
@@ -261,7 +257,7 @@ fn inputs(analysis: &Analysis, h: &mut String) {
             i.records,
             i.relevant,
             i.failed_records,
-            esc(note)
+            esc(&note)
         );
     }
     h.push_str("</table>\n</section>\n");

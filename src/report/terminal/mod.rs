@@ -253,9 +253,14 @@ pub fn write_input_problems_styled(
     }
     let records: u64 = inputs.iter().map(|i| i.records).sum();
     let relevant: u64 = inputs.iter().map(|i| i.relevant).sum();
+    let repeated: u64 = inputs.iter().map(|i| i.repeated).sum();
+    let repeats = match repeated {
+        0 => String::new(),
+        n => format!(" ({n} of them copies of records read twice, counted once)"),
+    };
     writeln!(
         out,
-        "{}, {} read, {}, {}.",
+        "{}, {} read, {}{repeats}, {}.",
         plural(inputs.len(), "input"),
         plural(records as usize, "record"),
         plural(relevant as usize, "relevant event"),

@@ -1,0 +1,133 @@
+//! Copies of one record in the timeline (see `event/copies.rs` for what makes a copy).
+//!
+//! Takes: the timeline's events in order, with the number of each event's host spelling.
+//! Produces: which events to keep (the first copy of each record in timeline order, i.e. from
+//! the file whose path sorts first, live records before recovered ones) and the [`Repeats`]
+//! left out, per input.
+
+use crate::event::{Event, Repeats, copies_in_group};
+
+/// Which events of `events` to keep (`false`: a copy of an earlier one), and the copies per
+/// file. Events are in timeline order and `host_of[i]` is event `i`'s host spelling number, so
+/// the copies of one record are neighbours among the events of equal time and host.
+pub(super) fn find(events: &[Event], host_of: &[u32]) -> (Vec<bool>, Repeats) {
+    let mut keep = vec![true; events.len()];
+    let mut repeats = Repeats::default();
+    let mut start = 0;
+    while start < events.len() {
+        let mut end = start + 1;
+        while end < events.len()
+            && events[end].time == events[start].time
+            && host_of[end] == host_of[start]
+        {
+            end += 1;
+        }
+        if end - start > 1 {
+            mark_group(events, start..end, &mut keep, &mut repeats);
+        }
+        start = end;
+    }
+    (keep, repeats)
+}
+
+/// Mark the copies among `events[range]` (one time, one host).
+fn mark_group(
+    events: &[Event],
+    range: std::ops::Range<usize>,
+    keep: &mut [bool],
+    repeats: &mut Repeats,
+) {
+    let group = &events[range.clone()];
+    let refs: Vec<&Event> = group.iter().collect();
+    for (i, copy_of) in copies_in_group(&refs).into_iter().enumerate() {
+        if let Some(k) = copy_of {
+            keep[range.start + i] = false;
+            repeats.add(&group[i], &group[k]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::tests_support::ev;
+    use crate::event::Provenance;
+
+    /// `ev` on host `srv` with the file and record (or a line, for `record: None`) given.
+    fn at(file: &str, record: Option<u64>, id: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
+        let mut e = ev("srv", "Security", id, secs, None, fields);
+        e.record_id = record;
+        e.source = match record {
+            Some(r) => Provenance::record(file.into(), r),
+            None => Provenance::line(file.into(), secs as u64 + 1),
+        };
+        e
+    }
+
+    fn kept(events: &[Event]) -> (Vec<bool>, Repeats) {
+        find(events, &vec![0; events.len()])
+    }
+
+    #[test]
+    fn a_record_read_from_two_files_is_kept_once_and_the_second_file_is_told() {
+        let events = [
+            at("a.evtx", Some(7), 4625, 5, &[("User", "x")]),
+            at("a.evtx", Some(8), 4625, 5, &[("User", "y")]),
+            at("b.xml", Some(7), 4625, 5, &[("User", "x")]),
+            at("b.xml", Some(8), 4625, 5, &[("User", "y")]),
+            at("b.xml", Some(9), 4625, 5, &[("User", "z")]),
+            at("c.xml", Some(7), 4625, 5, &[("User", "x")]),
+        ];
+        let (keep, repeats) = kept(&events);
+        assert_eq!(keep, [true, true, false, false, true, false]);
+        assert_eq!(repeats.0.len(), 2);
+        let b = repeats.of("b.xml").unwrap();
+        assert_eq!(b.count, 2);
+        assert_eq!(
+            b.kept_in.iter().map(|p| &**p).collect::<Vec<_>>(),
+            ["a.evtx"]
+        );
+        assert_eq!(repeats.of("c.xml").unwrap().count, 1);
+    }
+
+    #[test]
+    fn only_events_of_one_time_and_one_host_spelling_are_compared() {
+        let events = [
+            at("a.evtx", Some(7), 4625, 5, &[]),
+            at("b.evtx", Some(7), 4625, 5, &[]),
+        ];
+        let (keep, repeats) = find(&events, &[0, 1]);
+        assert_eq!(keep, [true, true]);
+        assert!(repeats.is_empty());
+        let later = [
+            at("a.evtx", Some(7), 4625, 5, &[]),
+            at("b.evtx", Some(7), 4625, 6, &[]),
+        ];
+        assert_eq!(kept(&later).0, [true, true]);
+    }
+
+    #[test]
+    fn equal_lines_of_one_text_file_stay_two_events_and_a_third_file_repeats_the_first() {
+        let events = [
+            at("a.txt", None, 1026, 5, &[("Reason", "2308")]),
+            at("a.txt", None, 1026, 5, &[("Reason", "2308")]),
+            at("b.txt", None, 1026, 5, &[("Reason", "2308")]),
+            at("b.txt", None, 1026, 5, &[("Reason", "264")]),
+        ];
+        let (keep, repeats) = kept(&events);
+        assert_eq!(keep, [true, true, false, true]);
+        assert_eq!(repeats.of("b.txt").unwrap().count, 1);
+    }
+
+    #[test]
+    fn a_file_holding_one_record_twice_keeps_it_once() {
+        let events = [
+            at("a.evtx", Some(7), 4625, 5, &[]),
+            at("a.evtx", Some(7), 4625, 5, &[]),
+        ];
+        let (keep, repeats) = kept(&events);
+        assert_eq!(keep, [true, false]);
+        let kept_in = &repeats.of("a.evtx").unwrap().kept_in;
+        assert_eq!(kept_in.iter().map(|p| &**p).collect::<Vec<_>>(), ["a.evtx"]);
+    }
+}

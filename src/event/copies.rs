@@ -1,0 +1,200 @@
+//! Copies of one record: the same log collected twice, or exported in two forms.
+//!
+//! Takes: two events.
+//! Produces: whether the later one is a copy of the earlier ([`Event::is_copy_of`]), which
+//! events of one time and host to keep ([`copies_in_group`]), and the accounting of copies left
+//! out per input ([`Repeats`]). The timeline (`attempt/order.rs`) and
+//! the spool's merge (`spool/merge.rs`) both keep the first copy of a record and drop the others.
+//!
+//! A forensic share often holds one machine's log twice: a KAPE collection beside a `wevtutil`
+//! export, two collections whose periods overlap, an `.evtx` and its XML export. Read as they are,
+//! each connection would be rebuilt twice, and the second copy of every event would make
+//! attempts no machine ever made. An event is a copy of another when both were logged by the same
+//! host (as spelled) at the same time and:
+//!
+//! * both have a record id: with the same channel, record id and event id — Windows numbers a
+//!   channel's records one by one, so these name one record wherever they were read, and the
+//!   check holds across forms that keep the record id and the full time (`.evtx`, XML, JSONL from
+//!   `rdptriage events`);
+//! * neither has one (text traces and exports): with the same channel, provider, event id,
+//!   activity id, level and fields, read from *another* file (two equal lines of one file are
+//!   two events).
+//!
+//! Copies in forms that keep less (a text export with times to the second) are not recognised.
+
+use super::Event;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+impl Event {
+    /// True when `self` is a copy of the record `earlier` (see the module doc).
+    pub fn is_copy_of(&self, earlier: &Event) -> bool {
+        let same_kind = earlier.time == self.time
+            && earlier.host == self.host
+            && earlier.channel == self.channel
+            && earlier.event_id == self.event_id;
+        match (earlier.record_id, self.record_id) {
+            (Some(a), Some(b)) => same_kind && a == b,
+            (None, None) => {
+                same_kind
+                    && earlier.source.path != self.source.path
+                    && earlier.provider == self.provider
+                    && earlier.activity_id == self.activity_id
+                    && earlier.level == self.level
+                    && earlier.fields == self.fields
+            }
+            _ => false,
+        }
+    }
+}
+
+/// For events of one time and one host, in timeline order: for each, `None` when it is kept, or
+/// the index of the kept event it copies. The first copy of a record is kept, live records
+/// before those recovered from unallocated space (a cleared log's space reused by another log
+/// file holds stale copies of records that its own file still has live).
+pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
+    let mut copy_of = vec![None; group.len()];
+    // Candidates share channel, event id and record id; `is_copy_of` decides.
+    let mut kept: HashMap<(&str, u32, Option<u64>), Vec<usize>> = HashMap::new();
+    for recovered in [false, true] {
+        for (i, event) in group.iter().enumerate() {
+            if event.source.is_recovered() != recovered {
+                continue;
+            }
+            let candidates = kept
+                .entry((&*event.channel, event.event_id, event.record_id))
+                .or_default();
+            match candidates.iter().find(|&&k| event.is_copy_of(group[k])) {
+                Some(&k) => copy_of[i] = Some(k),
+                None => candidates.push(i),
+            }
+        }
+    }
+    copy_of
+}
+
+/// The events of one input left out as copies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Repeated {
+    /// How many of the file's events copy a record kept from another place.
+    pub count: u64,
+    /// The files holding the copies kept (the file itself when it holds a record twice).
+    pub kept_in: BTreeSet<Arc<str>>,
+}
+
+/// Per input path, its events left out as copies (files without any are absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Repeats(pub BTreeMap<Arc<str>, Repeated>);
+
+impl Repeats {
+    /// Count `copy` as left out in favour of `kept`.
+    pub fn add(&mut self, copy: &Event, kept: &Event) {
+        self.add_paths(&copy.source.path, &kept.source.path);
+    }
+
+    /// Count an event of `copy_path` left out in favour of one of `kept_path`.
+    pub fn add_paths(&mut self, copy_path: &Arc<str>, kept_path: &Arc<str>) {
+        let entry = self.0.entry(copy_path.clone()).or_default();
+        entry.count += 1;
+        entry.kept_in.insert(kept_path.clone());
+    }
+
+    /// True when no event was left out.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The copies left out of the input `path`.
+    pub fn of(&self, path: &str) -> Option<&Repeated> {
+        self.0.get(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{Event, FieldValue, Fields, Provenance};
+
+    /// An event of host `srv` in Security, at second `secs`, from `file`, with `record` (a line
+    /// number instead when `None`).
+    fn at(file: &str, record: Option<u64>, id: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
+        let base: chrono::DateTime<chrono::Utc> = "2024-05-14T09:00:00Z".parse().unwrap();
+        Event {
+            time: base + chrono::Duration::seconds(secs),
+            host: "srv".into(),
+            channel: "Security".into(),
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            event_id: id,
+            level: None,
+            record_id: record,
+            activity_id: None,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), FieldValue::from_text(v)))
+                .collect::<Fields>(),
+            source: match record {
+                Some(r) => Provenance::record(file.into(), r),
+                None => Provenance::line(file.into(), 1),
+            },
+        }
+    }
+
+    #[test]
+    fn a_record_id_names_one_record_of_a_host_channel_event_id_and_time() {
+        let first = at("a.evtx", Some(7), 4625, 5, &[("User", "x")]);
+        assert!(at("b.xml", Some(7), 4625, 5, &[("User", "x")]).is_copy_of(&first));
+        // Fields rendered differently by another form do not matter; the record id does.
+        assert!(at("b.xml", Some(7), 4625, 5, &[("User", "X")]).is_copy_of(&first));
+        assert!(at("a.evtx", Some(7), 4625, 5, &[]).is_copy_of(&first));
+        assert!(!at("b.xml", Some(8), 4625, 5, &[]).is_copy_of(&first));
+        assert!(!at("b.xml", Some(7), 4624, 5, &[]).is_copy_of(&first));
+        // Another time: a cleared log numbering its records again.
+        assert!(!at("b.xml", Some(7), 4625, 6, &[]).is_copy_of(&first));
+        let other_host = Event {
+            host: "srv2".into(),
+            ..at("b.xml", Some(7), 4625, 5, &[])
+        };
+        assert!(!other_host.is_copy_of(&first));
+        let other_channel = Event {
+            channel: "System".into(),
+            ..at("b.xml", Some(7), 4625, 5, &[])
+        };
+        assert!(!other_channel.is_copy_of(&first));
+    }
+
+    #[test]
+    fn a_live_record_is_kept_before_its_copy_recovered_from_another_files_slack() {
+        let mut stale = at("a-other-log.evtx", Some(7), 7036, 5, &[]);
+        stale.source.locator = crate::event::Locator::Recovered(7);
+        let live = at("b-system.evtx", Some(7), 7036, 5, &[]);
+        let stale_too = Event {
+            source: crate::event::Provenance {
+                path: "c.evtx".into(),
+                locator: crate::event::Locator::Recovered(7),
+            },
+            ..stale.clone()
+        };
+        let group = [&stale, &live, &stale_too];
+        assert_eq!(super::copies_in_group(&group), [Some(1), None, Some(1)]);
+        // Without a live copy, the first recovered one is kept.
+        assert_eq!(
+            super::copies_in_group(&[&stale, &stale_too]),
+            [None, Some(0)]
+        );
+    }
+
+    #[test]
+    fn events_without_record_ids_are_copies_only_with_equal_content_from_another_file() {
+        let first = at("a.txt", None, 1026, 5, &[("Reason", "2308")]);
+        assert!(at("b.txt", None, 1026, 5, &[("Reason", "2308")]).is_copy_of(&first));
+        assert!(!at("a.txt", None, 1026, 5, &[("Reason", "2308")]).is_copy_of(&first));
+        assert!(!at("b.txt", None, 1026, 5, &[("Reason", "264")]).is_copy_of(&first));
+        let other_activity = Event {
+            activity_id: Some("{a}".into()),
+            ..at("b.txt", None, 1026, 5, &[("Reason", "2308")])
+        };
+        assert!(!other_activity.is_copy_of(&first));
+        // One with a record id and one without are never the same record.
+        assert!(!at("b.evtx", Some(1), 1026, 5, &[("Reason", "2308")]).is_copy_of(&first));
+        assert!(!first.is_copy_of(&at("b.evtx", Some(1), 1026, 5, &[("Reason", "2308")])));
+    }
+}
