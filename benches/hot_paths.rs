@@ -109,7 +109,7 @@ fn analysis_parts(c: &mut Criterion) {
 fn spool_round_trip(events: &[rdptriage::event::Event], memory: usize) -> usize {
     use rdptriage::spool::{Spool, SpoolOptions};
     let spool = Spool::new(SpoolOptions { memory, dir: None });
-    let mut file = spool.file();
+    let mut file = spool.file("bench.evtx");
     for e in events {
         file.push(e).expect("events serialise");
     }

@@ -57,11 +57,11 @@ pub fn read_events(config: &Config, progress: &dyn Progress) -> Result<Analysis>
     let mut inputs = discovery.problems;
     let mut runs = Vec::with_capacity(files.len());
     for file in files {
+        runs.push((std::sync::Arc::from(file.report.path.as_str()), file.events));
         inputs.push(file.report);
-        runs.push(file.events);
     }
     inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    let timeline = Timeline::from_runs(runs);
+    let timeline = Timeline::from_inputs(runs);
     account_repeats(&mut inputs, &timeline.repeats);
     Ok(Analysis {
         inputs,

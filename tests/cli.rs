@@ -240,6 +240,95 @@ fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
     );
 }
 
+#[test]
+fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
+    let fixtures = crate::util::repo().join("tests/fixtures/three-host-0x904");
+    let twice = tempfile::tempdir().unwrap();
+    for copy in ["first", "second"] {
+        std::fs::create_dir(twice.path().join(copy)).unwrap();
+        for entry in std::fs::read_dir(&fixtures).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(
+                &path,
+                twice.path().join(copy).join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    let events = |path: &std::path::Path| {
+        let out = rdptriage()
+            .args(["events", "-f", "jsonl", "-q"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (once, _) = events(&twice.path().join("first"));
+    let (both, stderr) = events(twice.path());
+    // The same events (they name the copy whose path sorts first), each once, and stderr says
+    // how many copies were left out.
+    assert_eq!(both, once);
+    let count = once.iter().filter(|&&b| b == b'\n').count();
+    assert!(
+        stderr.contains(&format!(
+            "({count} of them copies of records read twice, counted once)"
+        )),
+        "{stderr}"
+    );
+    // Reduce over two map outputs that overlap: one of everything, one of the client's log.
+    let mapped = tempfile::tempdir().unwrap();
+    std::fs::write(mapped.path().join("all.jsonl"), &once).unwrap();
+    let client = rdptriage()
+        .args(["events", "-f", "jsonl", "-q"])
+        .arg(twice.path().join("second/client-rdpclient.xml"))
+        .output()
+        .unwrap();
+    std::fs::write(mapped.path().join("client.jsonl"), &client.stdout).unwrap();
+    let analyze = |path: &std::path::Path| {
+        let out = rdptriage()
+            .args([
+                "analyze",
+                "-f",
+                "json",
+                "-q",
+                "--reported-error",
+                "0x904/0x7",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        json_of(&out)
+    };
+    let direct = analyze(&twice.path().join("first"));
+    let reduced = analyze(mapped.path());
+    assert_eq!(
+        reduced["attempts"].as_array().unwrap().len(),
+        direct["attempts"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        direct["summary"]["failures_by_cause"],
+        reduced["summary"]["failures_by_cause"]
+    );
+    let client_input = reduced["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("client.jsonl"))
+        .unwrap();
+    assert!(client_input["repeated"].as_u64().unwrap() > 0);
+    assert_eq!(client_input["repeated"], client_input["relevant"]);
+    // The events of two JSONL files name the same sources: copies are still counted under the
+    // input they were read from (regression: they were looked up by the source they name).
+    let (merged, stderr) = events(mapped.path());
+    assert_eq!(merged, once);
+    let copies = format!("({} of them copies", client_input["repeated"]);
+    assert!(stderr.contains(&copies), "{stderr}");
+}
+
 /// `events` run on the samples with `args` added: (stdout, stderr).
 fn events_of_samples(args: &[&str], tmpdir: Option<&std::path::Path>) -> (Vec<u8>, String) {
     let mut command = rdptriage();

@@ -23,6 +23,7 @@ use crate::event::{Event, Repeats};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use outcome::ReportedError;
 
@@ -57,15 +58,31 @@ impl Timeline {
         Timeline::from_runs(vec![events])
     }
 
-    /// The timeline of several files' events, one vector per file (see [`Timeline::new`]; the
-    /// same as `new` of all of them one after the other, without sorting the whole).
+    /// The timeline of several files' events, one vector per file, each file named by its first
+    /// event's source (see [`Timeline::from_inputs`]).
     pub fn from_runs(runs: Vec<Vec<Event>>) -> Self {
+        let named = runs
+            .into_iter()
+            .map(|run| {
+                let name = run
+                    .first()
+                    .map_or_else(|| Arc::from(""), |e| e.source.path.clone());
+                (name, run)
+            })
+            .collect();
+        Timeline::from_inputs(named)
+    }
+
+    /// The timeline of several inputs' events, one vector per input with the input's name (see
+    /// [`Timeline::new`]; the same as `new` of all of them one after the other, without sorting
+    /// the whole). Copies of one record are left out and counted under the names given.
+    pub fn from_inputs(inputs: Vec<(Arc<str>, Vec<Event>)>) -> Self {
         let order::Ordered {
             events,
             spelling_of,
             spellings,
             repeats,
-        } = order::order(runs);
+        } = order::order(inputs);
         // A run has few hosts and many events: each spelling's key is worked out once, and
         // events are filed under the key's number, not a copy of its text.
         let mut keys: Vec<String> = Vec::new();

@@ -1,10 +1,10 @@
 //! Putting a run's events into timeline order.
 //!
 //! Takes: every relevant event of a run as one vector per input file (a *run*), in the order the
-//! file's reader found them.
+//! file's reader found them, with the input's name.
 //! Produces: [`Ordered`] — the events sorted by [`Event::sort_key`] (events with equal keys keep
-//! their input order, runs taken in the order given, as a stable sort of all runs one after the
-//! other would), and for each position the number of its host's spelling, so the timeline can be
+//! their input order, runs taken in the order of their inputs' names, as a stable sort of all
+//! runs one after the other would), and for each position the number of its host's spelling, so the timeline can be
 //! indexed by host without hashing every event's host name.
 //!
 //! How: a file's records are nearly always in time order already, so each run is checked and, if
@@ -33,10 +33,14 @@ pub(super) struct Ordered {
     pub repeats: crate::event::Repeats,
 }
 
-/// Sort the events of `runs` into one timeline.
-pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
+/// Sort the events of `inputs` (each input's name and events) into one timeline.
+pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
     use rayon::prelude::*;
-    runs.retain(|run| !run.is_empty());
+    inputs.retain(|(_, run)| !run.is_empty());
+    // Runs in the order of their inputs' names: events of equal keys (copies of one record in
+    // two rdptriage JSONL files name the same source) keep that order.
+    inputs.sort_by(|a, b| a.0.cmp(&b.0));
+    let (names, mut runs): (Vec<Arc<str>>, Vec<Vec<Event>>) = inputs.into_iter().unzip();
     runs.par_iter_mut().for_each(|run| {
         if !run.is_sorted_by(|a, b| a.sort_key() <= b.sort_key()) {
             run.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -75,7 +79,8 @@ pub(super) fn order(mut runs: Vec<Vec<Event>>) -> Ordered {
         events
     };
     let mut spelling_of: Vec<u32> = keys.iter().map(|k| k.host).collect();
-    let (keep, repeats) = super::repeats::find(&events, &spelling_of);
+    let input_of: Vec<&Arc<str>> = keys.iter().map(|k| &names[k.run as usize]).collect();
+    let (keep, repeats) = super::repeats::find(&events, &spelling_of, &input_of);
     if !repeats.is_empty() {
         let mut flags = keep.iter();
         events.retain(|_| *flags.next().unwrap_or(&true));
@@ -184,10 +189,16 @@ mod tests {
         .collect()
     }
 
+    /// Runs named in the order given (so that order is the inputs' order).
     fn check(runs: Vec<Vec<Event>>) {
         let mut expected: Vec<Event> = runs.concat();
         expected.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let ordered = order(runs);
+        let named = runs
+            .into_iter()
+            .enumerate()
+            .map(|(n, run)| (Arc::from(format!("input {n}")), run))
+            .collect();
+        let ordered = order(named);
         assert_eq!(ordered.events, expected);
         let spellings: Vec<&str> = ordered.spellings.iter().map(|s| &**s).collect();
         assert_eq!(spellings, ["B", "a", "b"]);

@@ -6,11 +6,18 @@
 //! left out, per input.
 
 use crate::event::{Event, Repeats, copies_in_group};
+use std::sync::Arc;
 
 /// Which events of `events` to keep (`false`: a copy of an earlier one), and the copies per
-/// file. Events are in timeline order and `host_of[i]` is event `i`'s host spelling number, so
-/// the copies of one record are neighbours among the events of equal time and host.
-pub(super) fn find(events: &[Event], host_of: &[u32]) -> (Vec<bool>, Repeats) {
+/// input. Events are in timeline order, `host_of[i]` is event `i`'s host spelling number (so the
+/// copies of one record are neighbours among the events of equal time and host) and
+/// `input_of[i]` the input it was read from (which for rdptriage's JSONL is not the file its
+/// source names).
+pub(super) fn find(
+    events: &[Event],
+    host_of: &[u32],
+    input_of: &[&Arc<str>],
+) -> (Vec<bool>, Repeats) {
     let mut keep = vec![true; events.len()];
     let mut repeats = Repeats::default();
     let mut start = 0;
@@ -23,7 +30,7 @@ pub(super) fn find(events: &[Event], host_of: &[u32]) -> (Vec<bool>, Repeats) {
             end += 1;
         }
         if end - start > 1 {
-            mark_group(events, start..end, &mut keep, &mut repeats);
+            mark_group(events, input_of, start..end, &mut keep, &mut repeats);
         }
         start = end;
     }
@@ -33,16 +40,17 @@ pub(super) fn find(events: &[Event], host_of: &[u32]) -> (Vec<bool>, Repeats) {
 /// Mark the copies among `events[range]` (one time, one host).
 fn mark_group(
     events: &[Event],
+    input_of: &[&Arc<str>],
     range: std::ops::Range<usize>,
     keep: &mut [bool],
     repeats: &mut Repeats,
 ) {
-    let group = &events[range.clone()];
-    let refs: Vec<&Event> = group.iter().collect();
+    let first = range.start;
+    let refs: Vec<&Event> = events[range].iter().collect();
     for (i, copy_of) in copies_in_group(&refs).into_iter().enumerate() {
         if let Some(k) = copy_of {
-            keep[range.start + i] = false;
-            repeats.add(&group[i], &group[k]);
+            keep[first + i] = false;
+            repeats.add(input_of[first + i], input_of[first + k]);
         }
     }
 }
@@ -64,8 +72,13 @@ mod tests {
         e
     }
 
+    /// `find` with one host spelling and each event read from the file its source names.
     fn kept(events: &[Event]) -> (Vec<bool>, Repeats) {
-        find(events, &vec![0; events.len()])
+        find(events, &vec![0; events.len()], &inputs(events))
+    }
+
+    fn inputs(events: &[Event]) -> Vec<&Arc<str>> {
+        events.iter().map(|e| &e.source.path).collect()
     }
 
     #[test]
@@ -96,7 +109,7 @@ mod tests {
             at("a.evtx", Some(7), 4625, 5, &[]),
             at("b.evtx", Some(7), 4625, 5, &[]),
         ];
-        let (keep, repeats) = find(&events, &[0, 1]);
+        let (keep, repeats) = find(&events, &[0, 1], &inputs(&events));
         assert_eq!(keep, [true, true]);
         assert!(repeats.is_empty());
         let later = [

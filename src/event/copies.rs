@@ -82,21 +82,18 @@ pub struct Repeated {
     pub kept_in: BTreeSet<Arc<str>>,
 }
 
-/// Per input path, its events left out as copies (files without any are absent).
+/// Per input (as [`crate::source::InputReport::path`] names it), its events left out as copies
+/// (inputs without any are absent). Inputs, not the files events name: an event of rdptriage's
+/// JSONL keeps the source it was first read from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Repeats(pub BTreeMap<Arc<str>, Repeated>);
 
 impl Repeats {
-    /// Count `copy` as left out in favour of `kept`.
-    pub fn add(&mut self, copy: &Event, kept: &Event) {
-        self.add_paths(&copy.source.path, &kept.source.path);
-    }
-
-    /// Count an event of `copy_path` left out in favour of one of `kept_path`.
-    pub fn add_paths(&mut self, copy_path: &Arc<str>, kept_path: &Arc<str>) {
-        let entry = self.0.entry(copy_path.clone()).or_default();
+    /// Count an event of the input `copy_in` left out in favour of one of the input `kept_in`.
+    pub fn add(&mut self, copy_in: &Arc<str>, kept_in: &Arc<str>) {
+        let entry = self.0.entry(copy_in.clone()).or_default();
         entry.count += 1;
-        entry.kept_in.insert(kept_path.clone());
+        entry.kept_in.insert(kept_in.clone());
     }
 
     /// True when no event was left out.

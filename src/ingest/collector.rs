@@ -31,8 +31,10 @@ pub struct Collector {
 impl Collector {
     /// A collector for `source`.
     pub fn new(source: &Source, options: &IngestOptions) -> Self {
+        let report = InputReport::new(source);
         Collector {
-            report: InputReport::new(source),
+            spool: options.spool.as_ref().map(|spool| spool.file(&report.path)),
+            report,
             events: Vec::new(),
             options: options.clone(),
             hosts: HashMap::new(),
@@ -40,7 +42,6 @@ impl Collector {
             limits: Limits::start(options),
             stopped: None,
             recovered_events: Vec::new(),
-            spool: options.spool.as_ref().map(|spool| spool.file()),
             field_sets: FieldSets::default(),
         }
     }

@@ -202,8 +202,8 @@ struct Group {
     key: Option<(i64, u32, Arc<str>)>,
     /// The lines' text, one after the other (the buffer is kept from group to group).
     text: Vec<u8>,
-    /// Each line's file, record id and place in `text`.
-    lines: Vec<(Arc<str>, Option<u64>, std::ops::Range<usize>)>,
+    /// Each line's place in `text`.
+    lines: Vec<GroupLine>,
 }
 
 impl Group {
@@ -224,8 +224,12 @@ impl Group {
         }
         let start = self.text.len();
         self.text.extend_from_slice(line);
-        self.lines
-            .push((key.path.clone(), record_id, start..self.text.len()));
+        self.lines.push(GroupLine {
+            input: key.input.clone(),
+            path: key.path.clone(),
+            record_id,
+            text: start..self.text.len(),
+        });
         Ok(())
     }
 
@@ -239,18 +243,18 @@ impl Group {
             let events = self
                 .lines
                 .iter()
-                .map(|(_, _, range)| decode(&self.text[range.clone()]))
+                .map(|line| decode(&self.text[line.text.clone()]))
                 .collect::<std::io::Result<Vec<Event>>>()?;
             let refs: Vec<&Event> = events.iter().collect();
             for (i, copy_of) in copies_in_group(&refs).into_iter().enumerate() {
                 match copy_of {
-                    Some(k) => repeats.add(&events[i], &events[k]),
-                    None => out(&self.text[self.lines[i].2.clone()])?,
+                    Some(k) => repeats.add(&self.lines[i].input, &self.lines[k].input),
+                    None => out(&self.text[self.lines[i].text.clone()])?,
                 }
             }
         } else {
-            for (_, _, range) in &self.lines {
-                out(&self.text[range.clone()])?;
+            for line in &self.lines {
+                out(&self.text[line.text.clone()])?;
             }
         }
         self.text.clear();
@@ -263,13 +267,22 @@ impl Group {
     fn may_hold_copies(&self) -> bool {
         let lines = &self.lines;
         lines.len() > 1
-            && lines.iter().enumerate().any(|(i, (path, record, _))| {
-                lines[..i]
-                    .iter()
-                    .any(|(other_path, other_record, _)| match record {
-                        Some(_) => other_record == record,
-                        None => other_record.is_none() && other_path != path,
-                    })
+            && lines.iter().enumerate().any(|(i, line)| {
+                lines[..i].iter().any(|other| match line.record_id {
+                    Some(_) => other.record_id == line.record_id,
+                    None => other.record_id.is_none() && other.path != line.path,
+                })
             })
     }
+}
+
+/// One line held by a [`Group`].
+struct GroupLine {
+    /// The input it was read from (copies are counted under it).
+    input: Arc<str>,
+    /// The file its event's source names.
+    path: Arc<str>,
+    record_id: Option<u64>,
+    /// Its place in the group's text.
+    text: std::ops::Range<usize>,
 }

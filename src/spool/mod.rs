@@ -59,8 +59,9 @@ impl SpoolOptions {
     }
 }
 
-/// Where an event sorts: [`Event::sort_key`] (time, host, file, record or line), then the order
-/// its file's reader pushed it (`seq`), so equal keys keep their reading order.
+/// Where an event sorts: [`Event::sort_key`] (time, host, file, record or line), then the input
+/// it was read from (which for rdptriage's JSONL is not the file its source names) and the order
+/// the input's reader pushed it (`seq`), so equal keys keep the order of inputs and of reading.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Key {
     secs: i64,
@@ -68,17 +69,19 @@ pub(crate) struct Key {
     host: Arc<str>,
     path: Arc<str>,
     position: u64,
+    input: Arc<str>,
     seq: u64,
 }
 
 impl Key {
-    fn of(event: &Event, seq: u64) -> Key {
+    fn of(event: &Event, input: &Arc<str>, seq: u64) -> Key {
         Key {
             secs: event.time.timestamp(),
             nanos: event.time.timestamp_subsec_nanos(),
             host: event.host.clone(),
             path: event.source.path.clone(),
             position: event.source.position(),
+            input: input.clone(),
             seq,
         }
     }
@@ -158,6 +161,8 @@ impl MemoryRun {
 /// The spool of one file being read (see the module doc).
 pub struct FileSpool {
     options: SpoolOptions,
+    /// The input, as its report names it.
+    input: Arc<str>,
     held: MemoryRun,
     spilled: Vec<RunFile>,
     next_seq: u64,
@@ -176,9 +181,10 @@ impl std::fmt::Debug for FileSpool {
 }
 
 impl FileSpool {
-    fn new(options: SpoolOptions) -> Self {
+    fn new(options: SpoolOptions, input: Arc<str>) -> Self {
         FileSpool {
             options,
+            input,
             held: MemoryRun::default(),
             spilled: Vec::new(),
             next_seq: 0,
@@ -196,7 +202,7 @@ impl FileSpool {
         }
         self.held.text.push(b'\n');
         self.held.entries.push(Entry {
-            key: Key::of(event, self.next_seq),
+            key: Key::of(event, &self.input, self.next_seq),
             record_id: event.record_id,
             start,
             len: self.held.text.len() - start,
@@ -276,9 +282,9 @@ impl Spool {
         }
     }
 
-    /// A spool for one file's reader.
-    pub fn file(&self) -> FileSpool {
-        FileSpool::new(self.options.clone())
+    /// A spool for the reader of the input `input` (named as its report names it).
+    pub fn file(&self, input: &str) -> FileSpool {
+        FileSpool::new(self.options.clone(), Arc::from(input))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

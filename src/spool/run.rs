@@ -6,7 +6,7 @@
 //!
 //! The format is private to one process: per entry, little-endian, the key (`secs` i64,
 //! `nanos` u32, `position` u64, `seq` u64), the record id (flag u8, value u64), then `host`,
-//! `path` and the JSONL line, each as a u32 length and its bytes.
+//! `path`, `input` and the JSONL line, each as a u32 length and its bytes.
 
 use super::{Key, RecordTime};
 use std::fs::File;
@@ -45,7 +45,12 @@ impl RunWriter {
     ) -> std::io::Result<()> {
         let out = &mut self.out;
         out.write_all(&fixed_part(key, record_id))?;
-        for bytes in [key.host.as_bytes(), key.path.as_bytes(), line] {
+        for bytes in [
+            key.host.as_bytes(),
+            key.path.as_bytes(),
+            key.input.as_bytes(),
+            line,
+        ] {
             let len = u32::try_from(bytes.len()).map_err(|_| invalid("entry over 4 GiB"))?;
             out.write_all(&len.to_le_bytes())?;
             out.write_all(bytes)?;
@@ -74,7 +79,7 @@ impl RunFile {
         let mut input = BufReader::with_capacity(BUFFER, &self.file);
         while let Some(fixed) = read_fixed(&mut input)? {
             found((fixed.record_id, fixed.secs, fixed.nanos));
-            for _ in 0..3 {
+            for _ in 0..4 {
                 let mut len = [0u8; 4];
                 input.read_exact(&mut len)?;
                 input.seek_relative(i64::from(u32::from_le_bytes(len)))?;
@@ -173,6 +178,7 @@ impl RunReader {
         let previous = self.key.take();
         let host = self.shared_text(previous.as_ref().map(|k| &k.host))?;
         let path = self.shared_text(previous.as_ref().map(|k| &k.path))?;
+        let input = self.shared_text(previous.as_ref().map(|k| &k.input))?;
         Self::read_len_prefixed(&mut self.input, &mut self.line)?;
         self.key = Some(Key {
             secs: fixed.secs,
@@ -180,6 +186,7 @@ impl RunReader {
             host,
             path,
             position: fixed.position,
+            input,
             seq: fixed.seq,
         });
         Ok(true)
@@ -200,7 +207,7 @@ impl RunReader {
         Ok(())
     }
 
-    /// A host or path: the previous entry's (shared) when the text is the same.
+    /// A host, path or input: the previous entry's (shared) when the text is the same.
     fn shared_text(&mut self, previous: Option<&Arc<str>>) -> std::io::Result<Arc<str>> {
         Self::read_len_prefixed(&mut self.input, &mut self.scratch)?;
         if let Some(previous) = previous

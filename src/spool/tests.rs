@@ -46,7 +46,8 @@ fn spooled_lines(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Optio
 fn spooled(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Option<String>, Repeats) {
     let spool = Spool::new(options);
     for events in files {
-        let mut file = spool.file();
+        let name = events.first().map_or("", |e| &*e.source.path);
+        let mut file = spool.file(name);
         for e in events {
             file.push(e).unwrap();
         }
@@ -125,7 +126,7 @@ fn more_run_files_than_one_merge_reads_are_merged_in_passes() {
             .collect(),
     ];
     let spool = Spool::new(tiny(None));
-    let mut file = spool.file();
+    let mut file = spool.file("big.evtx");
     for e in &files[0] {
         file.push(e).unwrap();
     }
@@ -163,7 +164,7 @@ fn without_a_usable_temporary_folder_everything_stays_in_memory() {
 #[test]
 fn records_already_pushed_are_found_in_memory_and_on_disk() {
     let spool = Spool::new(tiny(None));
-    let mut file = spool.file();
+    let mut file = spool.file("big.evtx");
     let events: Vec<Event> = (0..31)
         .map(|i| event("x.evtx", "H", i, 0, i as u64))
         .collect();
@@ -184,7 +185,7 @@ fn records_already_pushed_are_found_in_memory_and_on_disk() {
 fn events_read_back_from_lines_equal_the_events_pushed() {
     let files = scenario();
     let spool = Spool::new(SpoolOptions::default());
-    let mut file = spool.file();
+    let mut file = spool.file("big.evtx");
     for e in &files[1] {
         file.push(e).unwrap();
     }
