@@ -66,27 +66,38 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
         key.host = host_rank[key.host as usize];
         key.path = path_rank[key.path as usize];
     }
-    let mut events = if runs.len() == 1 {
-        runs.pop().unwrap_or_default()
-    } else {
+    if runs.len() > 1 {
         keys.par_sort_unstable();
+    }
+    // Keys are in timeline order now (a single run was sorted on the same key): copies of one
+    // record are found through them, before any event moves.
+    let (keep, repeats) = super::repeats::find(
+        keys.len(),
+        |i| &runs[keys[i].run as usize][keys[i].index as usize],
+        |i| (keys[i].time, keys[i].host),
+        |i| &names[keys[i].run as usize],
+    );
+    let kept = |i: &usize| keep[*i];
+    let spelling_of: Vec<u32> = (0..keys.len()).filter(kept).map(|i| keys[i].host).collect();
+    let events = if runs.len() == 1 {
+        let mut events = runs.pop().unwrap_or_default();
+        if !repeats.is_empty() {
+            let mut flags = keep.iter();
+            events.retain(|_| *flags.next().unwrap_or(&true));
+        }
+        events
+    } else {
         // Keys of one run are in the run's order (the run is sorted on the same key), so each
         // event is the next one of its run. (Collected into a vector of the right size: a
         // `filter_map` gives no size hint, and growing by doubling copied the events again.)
         let mut fronts: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
-        let mut events = Vec::with_capacity(keys.len());
-        events.extend(keys.iter().filter_map(|k| fronts[k.run as usize].next()));
+        let mut events = Vec::with_capacity(spelling_of.len());
+        events.extend(keys.iter().zip(&keep).filter_map(|(k, &kept)| {
+            let event = fronts[k.run as usize].next();
+            if kept { event } else { None }
+        }));
         events
     };
-    let mut spelling_of: Vec<u32> = keys.iter().map(|k| k.host).collect();
-    let input_of: Vec<&Arc<str>> = keys.iter().map(|k| &names[k.run as usize]).collect();
-    let (keep, repeats) = super::repeats::find(&events, &spelling_of, &input_of);
-    if !repeats.is_empty() {
-        let mut flags = keep.iter();
-        events.retain(|_| *flags.next().unwrap_or(&true));
-        let mut flags = keep.iter();
-        spelling_of.retain(|_| *flags.next().unwrap_or(&true));
-    }
     Ordered {
         events,
         spelling_of,

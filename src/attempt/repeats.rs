@@ -6,53 +6,43 @@
 //! left out, per input.
 
 use crate::event::{Event, Repeats, copies_in_group};
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// Which events of `events` to keep (`false`: a copy of an earlier one), and the copies per
-/// input. Events are in timeline order, `host_of[i]` is event `i`'s host spelling number (so the
-/// copies of one record are neighbours among the events of equal time and host) and
-/// `input_of[i]` the input it was read from (which for rdptriage's JSONL is not the file its
-/// source names).
-pub(super) fn find(
-    events: &[Event],
-    host_of: &[u32],
-    input_of: &[&Arc<str>],
+/// Which of `count` events to keep (`false`: a copy of an earlier one), and the copies per
+/// input. `event(i)` is the `i`-th event in timeline order, `tick_of(i)` its time and the number
+/// of its host spelling (so the copies of one record are neighbours among the events of one
+/// tick; given apart so that events are looked at only when they share one) and `input_of(i)`
+/// the input it was read from (which for rdptriage's JSONL is not the file its source names).
+pub(super) fn find<'a>(
+    count: usize,
+    event: impl Fn(usize) -> &'a Event,
+    tick_of: impl Fn(usize) -> (DateTime<Utc>, u32),
+    input_of: impl Fn(usize) -> &'a Arc<str>,
 ) -> (Vec<bool>, Repeats) {
-    let mut keep = vec![true; events.len()];
+    let mut keep = vec![true; count];
     let mut repeats = Repeats::default();
+    let mut group: Vec<&Event> = Vec::new();
     let mut start = 0;
-    while start < events.len() {
+    while start < count {
+        let tick = tick_of(start);
         let mut end = start + 1;
-        while end < events.len()
-            && events[end].time == events[start].time
-            && host_of[end] == host_of[start]
-        {
+        while end < count && tick_of(end) == tick {
             end += 1;
         }
         if end - start > 1 {
-            mark_group(events, input_of, start..end, &mut keep, &mut repeats);
+            group.clear();
+            group.extend((start..end).map(&event));
+            for (i, copy_of) in copies_in_group(&group).into_iter().enumerate() {
+                if let Some(k) = copy_of {
+                    keep[start + i] = false;
+                    repeats.add(input_of(start + i), input_of(start + k));
+                }
+            }
         }
         start = end;
     }
     (keep, repeats)
-}
-
-/// Mark the copies among `events[range]` (one time, one host).
-fn mark_group(
-    events: &[Event],
-    input_of: &[&Arc<str>],
-    range: std::ops::Range<usize>,
-    keep: &mut [bool],
-    repeats: &mut Repeats,
-) {
-    let first = range.start;
-    let refs: Vec<&Event> = events[range].iter().collect();
-    for (i, copy_of) in copies_in_group(&refs).into_iter().enumerate() {
-        if let Some(k) = copy_of {
-            keep[first + i] = false;
-            repeats.add(input_of[first + i], input_of[first + k]);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -74,11 +64,12 @@ mod tests {
 
     /// `find` with one host spelling and each event read from the file its source names.
     fn kept(events: &[Event]) -> (Vec<bool>, Repeats) {
-        find(events, &vec![0; events.len()], &inputs(events))
-    }
-
-    fn inputs(events: &[Event]) -> Vec<&Arc<str>> {
-        events.iter().map(|e| &e.source.path).collect()
+        find(
+            events.len(),
+            |i| &events[i],
+            |i| (events[i].time, 0),
+            |i| &events[i].source.path,
+        )
     }
 
     #[test]
@@ -109,7 +100,8 @@ mod tests {
             at("a.evtx", Some(7), 4625, 5, &[]),
             at("b.evtx", Some(7), 4625, 5, &[]),
         ];
-        let (keep, repeats) = find(&events, &[0, 1], &inputs(&events));
+        let tick = |i: usize| (events[i].time, i as u32);
+        let (keep, repeats) = find(2, |i| &events[i], tick, |i| &events[i].source.path);
         assert_eq!(keep, [true, true]);
         assert!(repeats.is_empty());
         let later = [
