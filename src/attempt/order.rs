@@ -4,8 +4,8 @@
 //! file's reader found them, with the input's name.
 //! Produces: [`Ordered`] — the events sorted by [`Event::sort_key`] (events with equal keys keep
 //! their input order, runs taken in the order of their inputs' names, as a stable sort of all
-//! runs one after the other would), and for each position the number of its host's spelling, so the timeline can be
-//! indexed by host without hashing every event's host name.
+//! runs one after the other would), and for each position the number of its host's spelling, so
+//! the timeline can be indexed by host without hashing every event's host name.
 //!
 //! How: a file's records are nearly always in time order already, so each run is checked and, if
 //! need be, sorted on its own (in parallel). One run is then the timeline as it is. Several runs

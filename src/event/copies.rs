@@ -76,20 +76,30 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
     copy_of
 }
 
-/// False when no two events of `group` can be copies of one record: no record id twice, and no
-/// two events without one from different files. Most groups (records logged in the same tick)
-/// are told apart here, without hashing.
+/// False when no two events of `group` can be copies of one record (see [`may_hold_copies`]).
 fn may_hold_copies(group: &[&Event]) -> bool {
-    if group.len() > 16 {
+    may_hold_copies_by(group, |e| e.record_id, |e| &e.source.path)
+}
+
+/// False when no two of `items` (events of one time and host, told by their record id and the
+/// file their source names) can be copies of one record: no record id twice, and no two without
+/// one from different files. Most groups (records logged in the same tick) are told apart here,
+/// without hashing or, in the spool, decoding.
+pub(crate) fn may_hold_copies_by<T>(
+    items: &[T],
+    record_id: impl Fn(&T) -> Option<u64>,
+    path: impl Fn(&T) -> &str,
+) -> bool {
+    if items.len() > 16 {
         // Record ids sorted: a copy needs one twice (or events without one: the full check).
-        let mut ids: Vec<Option<u64>> = group.iter().map(|e| e.record_id).collect();
+        let mut ids: Vec<Option<u64>> = items.iter().map(&record_id).collect();
         ids.sort_unstable();
         return ids[0].is_none() || ids.windows(2).any(|w| w[0] == w[1]);
     }
-    group.iter().enumerate().any(|(i, event)| {
-        group[..i].iter().any(|other| match event.record_id {
-            Some(_) => other.record_id == event.record_id,
-            None => other.record_id.is_none() && other.source.path != event.source.path,
+    items.iter().enumerate().any(|(i, item)| {
+        items[..i].iter().any(|other| match record_id(item) {
+            Some(id) => record_id(other) == Some(id),
+            None => record_id(other).is_none() && path(other) != path(item),
         })
     })
 }

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub(crate) use copies::may_hold_copies_by;
 pub use copies::{Repeated, Repeats, copies_in_group};
 pub use fields::{FieldName, FieldSets, Fields};
 

@@ -216,9 +216,8 @@ impl Group {
         out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
         repeats: &mut Repeats,
     ) -> std::io::Result<()> {
-        let same = matches!(&self.key,
-            Some((secs, nanos, host)) if *secs == key.secs && *nanos == key.nanos && *host == key.host);
-        if !same {
+        let tick = (key.secs, key.nanos, &key.host);
+        if self.key.as_ref().map(|(s, n, h)| (*s, *n, h)) != Some(tick) {
             self.flush(out, repeats)?;
             self.key = Some((key.secs, key.nanos, key.host.clone()));
         }
@@ -262,17 +261,9 @@ impl Group {
         Ok(())
     }
 
-    /// False when no two lines can be copies of one record: no record id twice, and no two
-    /// lines without one from different files (lines are decoded only when true).
+    /// False when no two lines can be copies of one record (lines are decoded only when true).
     fn may_hold_copies(&self) -> bool {
-        let lines = &self.lines;
-        lines.len() > 1
-            && lines.iter().enumerate().any(|(i, line)| {
-                lines[..i].iter().any(|other| match line.record_id {
-                    Some(_) => other.record_id == line.record_id,
-                    None => other.record_id.is_none() && other.path != line.path,
-                })
-            })
+        crate::event::may_hold_copies_by(&self.lines, |line| line.record_id, |line| &line.path)
     }
 }
 
