@@ -202,7 +202,9 @@ pub fn ingest_all(
         .into_par_iter()
         .with_max_len(1)
         .map(|i| {
+            let reading = options.chunk_walkers.as_ref().map(ChunkWalkers::reading);
             let mut done = readers.run(&sources[i], options, read_guarded);
+            drop(reading);
             // Committed here, not by the reader: a reader abandoned by the watchdog never adds
             // its events to the run.
             if let (Some(spool), Some(file)) = (&options.spool, done.spooled.take()) {

@@ -6,12 +6,13 @@
 //! The reader thread reads chunks ahead in batches of [`BATCH_CHUNKS`]. A batch's raw walks
 //! ([`super::shapes::raw_chunk`]: no crate record build, events straight from template values)
 //! run on the run's [`ChunkWalkers`], in groups of neighbouring chunks, while the reader thread
-//! commits the batch before: so one big file uses every core. The walkers are a thread pool of
-//! their own that nothing ever waits in (the file-level pool's threads wait for reader threads,
-//! and reader threads for walkers: sharing a pool could deadlock). The chunks the raw walk leaves to the crate
-//! (damaged records, stale records to carve) are read on the reader thread itself, as before,
-//! where the watchdog's deadline and memory meter see them. Only the raw walk — the project's
-//! own bounded code — runs off the reader thread.
+//! commits the batch before: so one big file uses every core. While every core has a file of
+//! its own, readers walk their batches themselves. The walkers are a thread pool of their own
+//! that nothing ever waits in (the file-level pool's threads wait for reader threads, and reader
+//! threads for walkers: sharing a pool could deadlock). The chunks the raw walk leaves to the
+//! crate (damaged records, stale records to carve) are read on the reader thread itself, as
+//! before, where the watchdog's deadline and memory meter see them. Only the raw walk — the
+//! project's own bounded code — runs off the reader thread.
 
 use super::shapes::{RawWalk, ShapeCache, raw_chunk};
 use super::{Rendered, Tally, collect, render_record};
@@ -19,11 +20,18 @@ use crate::ingest::Collector;
 use crate::ingest::evtx_checks::{BadChunks, ChunkCheck};
 use evtx::EvtxChunkData;
 use evtx::err::EvtxError;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
-/// The threads that walk chunks for a run's readers (see the module doc).
+/// The threads that walk chunks for a run's readers (see the module doc), and how many files
+/// are being read: while every core has a file of its own, handing batches to walkers only
+/// adds work (copies, hand-offs, template shapes learnt again per group), so readers walk their
+/// chunks themselves until files run out and cores fall idle.
 #[derive(Clone)]
-pub struct ChunkWalkers(Arc<rayon::ThreadPool>);
+pub struct ChunkWalkers {
+    pool: Arc<rayon::ThreadPool>,
+    reading: Arc<AtomicUsize>,
+}
 
 impl ChunkWalkers {
     /// `threads` walker threads; `None` when they cannot be started (readers then walk their
@@ -34,13 +42,40 @@ impl ChunkWalkers {
             .thread_name(|i| format!("rdptriage-walker-{i}"))
             .build()
             .ok()
-            .map(|pool| ChunkWalkers(Arc::new(pool)))
+            .map(|pool| ChunkWalkers {
+                pool: Arc::new(pool),
+                reading: Arc::default(),
+            })
+    }
+
+    /// Count a file as being read until the guard is dropped.
+    pub fn reading(&self) -> Reading {
+        self.reading.fetch_add(1, Ordering::Relaxed);
+        Reading(self.reading.clone())
+    }
+
+    /// True when fewer files are being read than there are walkers (cores to spare).
+    fn cores_to_spare(&self) -> bool {
+        self.reading.load(Ordering::Relaxed) < self.pool.current_num_threads()
+    }
+}
+
+/// A file being read (see [`ChunkWalkers::reading`]).
+pub struct Reading(Arc<AtomicUsize>);
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl std::fmt::Debug for ChunkWalkers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ChunkWalkers({} threads)", self.0.current_num_threads())
+        write!(
+            f,
+            "ChunkWalkers({} threads)",
+            self.pool.current_num_threads()
+        )
     }
 }
 
@@ -78,13 +113,14 @@ pub(super) struct ChunkReader {
 }
 
 impl ChunkReader {
-    /// Start the raw walks of `chunks`: on the walkers when there are several, else at once.
+    /// Start the raw walks of `chunks`: on the walkers when there are several and cores to
+    /// spare, else at once.
     pub(super) fn start(&mut self, chunks: Vec<EvtxChunkData>) -> InFlight {
         if !self.fast {
             return InFlight::Ready(chunks, Vec::new());
         }
         let walkers = match &self.walkers {
-            Some(walkers) if chunks.len() >= 2 => walkers.0.clone(),
+            Some(walkers) if chunks.len() >= 2 && walkers.cores_to_spare() => walkers.pool.clone(),
             _ => {
                 let walked = walk_in_order(&chunks, &self.walk, &mut self.shapes);
                 return InFlight::Ready(chunks, walked);
@@ -205,4 +241,22 @@ fn walk_groups(chunks: &[EvtxChunkData], caches: &mut Vec<ShapeCache>, walk: &Ra
 /// The raw walks of `chunks`, one after another, sharing `shapes`.
 fn walk_in_order(chunks: &[EvtxChunkData], walk: &RawWalk, shapes: &mut ShapeCache) -> Walked {
     chunks.iter().map(|c| raw_chunk(c, walk, shapes)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChunkWalkers;
+
+    #[test]
+    fn batches_go_to_walkers_only_while_fewer_files_are_read_than_there_are_walkers() {
+        let walkers = ChunkWalkers::new(2).unwrap();
+        assert!(walkers.cores_to_spare());
+        let first = walkers.reading();
+        assert!(walkers.cores_to_spare(), "one file on two cores");
+        let second = walkers.clone().reading();
+        assert!(!walkers.cores_to_spare(), "a file per core");
+        drop(first);
+        assert!(walkers.cores_to_spare(), "a core fell idle");
+        drop(second);
+    }
 }
