@@ -305,6 +305,17 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     };
     let direct = analyze(&twice.path().join("first"));
     let reduced = analyze(mapped.path());
+    // The Markdown report's inputs table names the copies too.
+    let markdown = rdptriage()
+        .args(["analyze", "-f", "markdown", "-q"])
+        .arg(mapped.path())
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    assert!(
+        markdown.contains("of its relevant events repeat records also read from"),
+        "{markdown}"
+    );
     assert_eq!(
         reduced["attempts"].as_array().unwrap().len(),
         direct["attempts"].as_array().unwrap().len()
