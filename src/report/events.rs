@@ -5,7 +5,9 @@
 //! `name=NAME` pairs), or a terminal line per event (code fields decoded, optionally coloured and
 //! wrapped). The JSONL form (one [`Event`] per line: `time`, `host`, `channel`, `provider`,
 //! `event_id`, `level`, `record_id`, `activity_id`, `fields`, `source` — the shape rdptriage reads
-//! back as input and the inline event shape of rule cases) is the spool's own text.
+//! back as input and the inline event shape of rule cases) is the spool's own text. The CSV's
+//! `source_position` is `record N`, `line N`, or `recovered record N` for a record carved from
+//! unallocated space (`"recovered": true` in the JSONL `source`).
 
 use super::codes::event_codes;
 use super::terminal::Style;
