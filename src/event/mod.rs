@@ -245,4 +245,19 @@ mod tests {
         );
         assert_eq!(p.to_string(), "t.txt:12");
     }
+
+    #[test]
+    fn recovered_provenance_says_so_and_reads_back() {
+        let p = Provenance {
+            path: Arc::from("s.evtx"),
+            locator: Locator::Recovered(9),
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"path":"s.evtx","record":9,"recovered":true}"#);
+        let back: Provenance = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+        assert!(back.is_recovered());
+        assert_eq!(back.position(), 9);
+        assert_eq!(p.to_string(), "s.evtx record 9 (recovered)");
+    }
 }
