@@ -272,6 +272,10 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     // The same events (they name the copy whose path sorts first), each once, and stderr says
     // how many copies were left out.
     assert_eq!(both, once);
+    assert!(
+        stderr.contains("Copies of records read elsewhere"),
+        "{stderr}"
+    );
     let count = once.iter().filter(|&&b| b == b'\n').count();
     assert!(
         stderr.contains(&format!(
@@ -338,6 +342,39 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     assert_eq!(merged, once);
     let copies = format!("({} of them copies", client_input["repeated"]);
     assert!(stderr.contains(&copies), "{stderr}");
+}
+
+#[test]
+fn the_terminal_report_names_the_first_inputs_holding_copies_and_counts_the_rest() {
+    // A ticket's eleven logs collected twice: eleven inputs hold copies.
+    let ticket = crate::util::repo().join("samples/ticket-mixed");
+    let twice = tempfile::tempdir().unwrap();
+    for copy in ["a", "b"] {
+        for entry in walkdir::WalkDir::new(&ticket) {
+            let entry = entry.unwrap();
+            let target = twice
+                .path()
+                .join(copy)
+                .join(entry.path().strip_prefix(&ticket).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else if entry.path().extension().is_some_and(|e| e == "evtx") {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let out = rdptriage()
+        .args(["analyze", "-q"])
+        .arg(twice.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("\n  copies     ").count(), 8, "{text}");
+    assert!(
+        text.contains("and 3 more inputs (inputs[].repeated in the JSON report)"),
+        "{text}"
+    );
+    assert!(text.contains("(182 of them copies of records read twice, counted once), 7 attempts."));
 }
 
 /// `events` run on the samples with `args` added: (stdout, stderr).

@@ -20,7 +20,7 @@ use super::codes::{self as decode, fields_text};
 use super::{clock_text, plural, terminal_safe};
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, Outcome};
-use crate::source::InputStatus;
+use crate::source::{InputReport, InputStatus};
 use std::io::{Result, Write};
 
 fn outcome_word(o: Outcome) -> &'static str {
@@ -212,12 +212,46 @@ pub fn write_hosts_styled(analysis: &Analysis, style: &Style, out: &mut dyn Writ
     Ok(())
 }
 
+/// Inputs listed by name under "Copies of records read elsewhere"; the rest are counted.
+const COPIES_LISTED: usize = 8;
+
+/// The inputs holding copies of records kept from elsewhere (the same log read twice), the first
+/// [`COPIES_LISTED`] by name.
+fn write_copies(inputs: &[InputReport], style: &Style, out: &mut dyn Write) -> Result<()> {
+    let copies: Vec<&InputReport> = inputs.iter().filter(|i| i.repeated > 0).collect();
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let title = "Copies of records read elsewhere (each record counted once):";
+    writeln!(out, "{}", style.paint(title, Tone::Yellow))?;
+    for i in copies.iter().take(COPIES_LISTED) {
+        let text = format!(
+            "{}  ({} of {} relevant events; kept from {})",
+            terminal_safe(&i.path),
+            i.repeated,
+            i.relevant,
+            terminal_safe(&i.repeated_kept_in.join(", "))
+        );
+        style.write_wrapped(out, ("  copies     ", None), &text, None)?;
+    }
+    if copies.len() > COPIES_LISTED {
+        let more = copies.len() - COPIES_LISTED;
+        let text = format!(
+            "and {} (inputs[].repeated in the JSON report)",
+            plural(more, "more input")
+        );
+        style.write_wrapped(out, ("             ", None), &text, None)?;
+    }
+    Ok(())
+}
+
 /// Inputs that were skipped, partial or unreadable, with reasons; then a one-line total (plain).
 pub fn write_input_problems(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
     write_input_problems_styled(analysis, &Style::plain(), out)
 }
 
-/// Inputs that were skipped, partial or unreadable, with reasons; then a one-line total.
+/// Inputs that were skipped, partial or unreadable, with reasons, and those holding copies of
+/// records read elsewhere; then a one-line total.
 pub fn write_input_problems_styled(
     analysis: &Analysis,
     style: &Style,
@@ -251,6 +285,7 @@ pub fn write_input_problems_styled(
             style.write_wrapped(out, (&head, None), &text, None)?;
         }
     }
+    write_copies(inputs, style, out)?;
     let records: u64 = inputs.iter().map(|i| i.records).sum();
     let relevant: u64 = inputs.iter().map(|i| i.relevant).sum();
     let repeated: u64 = inputs.iter().map(|i| i.repeated).sum();
