@@ -91,10 +91,17 @@ pub(crate) fn may_hold_copies_by<T>(
     path: impl Fn(&T) -> &str,
 ) -> bool {
     if items.len() > 16 {
-        // Record ids sorted: a copy needs one twice (or events without one: the full check).
-        let mut ids: Vec<Option<u64>> = items.iter().map(&record_id).collect();
+        // Without record ids, a copy needs two files (a busy second of one text export has
+        // none); with them, one record id twice (sorted).
+        let mut paths = items.iter().filter(|i| record_id(i).is_none()).map(&path);
+        if let Some(first) = paths.next()
+            && paths.any(|p| p != first)
+        {
+            return true;
+        }
+        let mut ids: Vec<u64> = items.iter().filter_map(&record_id).collect();
         ids.sort_unstable();
-        return ids[0].is_none() || ids.windows(2).any(|w| w[0] == w[1]);
+        return ids.windows(2).any(|w| w[0] == w[1]);
     }
     items.iter().enumerate().any(|(i, item)| {
         items[..i].iter().any(|other| match record_id(item) {
@@ -226,6 +233,27 @@ mod tests {
         assert_eq!(copies[20], Some(13));
         assert_eq!(copies[22], Some(21));
         assert_eq!(copies.iter().flatten().count(), 2);
+    }
+
+    #[test]
+    fn the_quick_check_lets_through_only_groups_that_can_hold_copies() {
+        let check =
+            |items: &[(Option<u64>, &str)]| super::may_hold_copies_by(items, |i| i.0, |i| i.1);
+        for n in [3, 40] {
+            let one_file: Vec<(Option<u64>, &str)> = (0..n).map(|_| (None, "a.txt")).collect();
+            assert!(!check(&one_file), "{n} lines of one text file");
+            let mut two_files = one_file.clone();
+            two_files.push((None, "b.txt"));
+            assert!(check(&two_files), "{n} lines and one of another file");
+            let ids: Vec<(Option<u64>, &str)> = (0..n).map(|r| (Some(r), "a.evtx")).collect();
+            assert!(!check(&ids), "{n} distinct record ids");
+            let mut again = ids.clone();
+            again.push((Some(1), "b.xml"));
+            assert!(check(&again), "{n} record ids, one twice");
+            let mut mixed = one_file.clone();
+            mixed.extend(ids.iter().copied());
+            assert!(!check(&mixed), "{n} text lines beside {n} records");
+        }
     }
 
     #[test]
