@@ -4,13 +4,15 @@
 //!
 //! - `ingest/*`: reading every sample file in parallel — events built from template values (the
 //!   default) against rendering every record to JSON first (the fallback route);
+//! - `timeline/*`: merging the samples' per-file events into the timeline, as read and with every
+//!   file read twice (the second copy of each record found and left out);
 //! - `correlate`: rebuilding the attempts from the samples' events;
 //! - `judge`: running the built-in rule pack over every failed attempt;
 //! - `spool/*`: the `events` timeline — the samples' events written as JSONL into a spool and
 //!   merged back in order, held in memory (default budget) or through run files (256 KiB);
 //! - `decode`: decoding a client error code pair.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rdptriage::analysis::Analysis;
 use rdptriage::attempt::{AttemptOptions, Timeline, correlate};
 use rdptriage::ingest::{IngestOptions, ingest_all};
@@ -18,6 +20,7 @@ use rdptriage::rules::RulePack;
 use rdptriage::source::{Source, discover};
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn samples() -> Vec<Source> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
@@ -105,6 +108,29 @@ fn analysis_parts(c: &mut Criterion) {
     });
 }
 
+fn timeline(c: &mut Criterion) {
+    let files = ingest_all(&samples(), &IngestOptions::default(), &|_, _| {});
+    let once: Vec<(Arc<str>, Vec<rdptriage::event::Event>)> = files
+        .into_iter()
+        .map(|f| (Arc::from(f.report.path.as_str()), f.events))
+        .collect();
+    let copies = once
+        .iter()
+        .map(|(name, events)| (Arc::from(format!("{name} (copy)")), events.clone()));
+    let twice: Vec<_> = once.iter().cloned().chain(copies).collect();
+    let mut group = c.benchmark_group("timeline");
+    for (name, runs) in [("samples", &once), ("samples-read-twice", &twice)] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || runs.clone(),
+                |runs| black_box(Timeline::from_inputs(runs)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 /// Push `events` (as one file) through a spool of `memory` bytes and merge them into a sink.
 fn spool_round_trip(events: &[rdptriage::event::Event], memory: usize) -> usize {
     use rdptriage::spool::{Spool, SpoolOptions};
@@ -149,5 +175,5 @@ fn decode(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ingest, analysis_parts, spool, decode);
+criterion_group!(benches, ingest, timeline, analysis_parts, spool, decode);
 criterion_main!(benches);
