@@ -18,7 +18,7 @@
 //!   `rdptriage events`);
 //! * neither has one (text traces and exports): with the same channel, provider, event id,
 //!   activity id, level and fields, read from *another* file (two equal lines of one file are
-//!   two events).
+//!   two events), one to one: a kept event stands for one equal line of each other file.
 //!
 //! Copies in forms that keep less (a text export with times to the second) are not recognised.
 
@@ -57,18 +57,29 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
     if !may_hold_copies(group) {
         return copy_of;
     }
-    // Candidates share channel, event id and record id; `is_copy_of` decides.
+    // Candidates share channel, event id and record id; `is_copy_of` decides. Without a record
+    // id, equal lines are matched one to one: a kept event stands for one line of each other
+    // file (a file with two equal lines where the kept file has one holds one new event).
     let mut kept: HashMap<(&str, u32, Option<u64>), Vec<usize>> = HashMap::new();
+    let mut matched: Vec<Vec<&str>> = vec![Vec::new(); group.len()];
     for recovered in [false, true] {
         for (i, event) in group.iter().enumerate() {
             if event.source.is_recovered() != recovered {
                 continue;
             }
+            let path = &*event.source.path;
             let candidates = kept
                 .entry((&*event.channel, event.event_id, event.record_id))
                 .or_default();
-            match candidates.iter().find(|&&k| event.is_copy_of(group[k])) {
-                Some(&k) => copy_of[i] = Some(k),
+            let free = |k: usize| event.record_id.is_some() || !matched[k].contains(&path);
+            match candidates
+                .iter()
+                .find(|&&k| free(k) && event.is_copy_of(group[k]))
+            {
+                Some(&k) => {
+                    copy_of[i] = Some(k);
+                    matched[k].push(path);
+                }
                 None => candidates.push(i),
             }
         }
@@ -233,6 +244,32 @@ mod tests {
         assert_eq!(copies[20], Some(13));
         assert_eq!(copies[22], Some(21));
         assert_eq!(copies.iter().flatten().count(), 2);
+    }
+
+    #[test]
+    fn equal_lines_without_record_ids_are_matched_one_to_one() {
+        let line = |file: &str| at(file, None, 4625, 5, &[("IpAddress", "203.0.113.9")]);
+        let group_of = |files: &[&str]| -> Vec<Option<usize>> {
+            let events: Vec<Event> = files.iter().map(|f| line(f)).collect();
+            let refs: Vec<&Event> = events.iter().collect();
+            super::copies_in_group(&refs)
+        };
+        // One line in a.txt, two in b.txt (an export split inside a busy second): one of b's
+        // lines is a copy, the other a new event.
+        assert_eq!(
+            group_of(&["a.txt", "b.txt", "b.txt"]),
+            [None, Some(0), None]
+        );
+        // Three in a.txt, two in b.txt: both of b's are copies, of different lines.
+        assert_eq!(
+            group_of(&["a.txt", "a.txt", "a.txt", "b.txt", "b.txt"]),
+            [None, None, None, Some(0), Some(1)]
+        );
+        // Two files copying a.txt's two lines.
+        assert_eq!(
+            group_of(&["a.txt", "a.txt", "b.txt", "b.txt", "c.txt", "c.txt"]),
+            [None, None, Some(0), Some(1), Some(0), Some(1)]
+        );
     }
 
     #[test]
