@@ -107,10 +107,7 @@ impl EventStream {
         self,
         line: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<Vec<InputReport>> {
-        let mut inputs = self.inputs;
-        let repeats = self.events.for_each_line(line)?;
-        account_repeats(&mut inputs, &repeats);
-        Ok(inputs)
+        self.give_out(|events| events.for_each_line(line))
     }
 
     /// Every event, read back from its line, in timeline order, each record once. Returns
@@ -119,8 +116,16 @@ impl EventStream {
         self,
         event: impl FnMut(&crate::event::Event) -> std::io::Result<()>,
     ) -> std::io::Result<Vec<InputReport>> {
+        self.give_out(|events| events.for_each_event(event))
+    }
+
+    /// Give the events out with `visit`, then account the copies it left out.
+    fn give_out(
+        self,
+        visit: impl FnOnce(crate::spool::Sorted) -> std::io::Result<crate::event::Repeats>,
+    ) -> std::io::Result<Vec<InputReport>> {
         let mut inputs = self.inputs;
-        let repeats = self.events.for_each_event(event)?;
+        let repeats = visit(self.events)?;
         account_repeats(&mut inputs, &repeats);
         Ok(inputs)
     }

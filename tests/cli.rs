@@ -197,6 +197,46 @@ fn events_csv_has_a_header_and_one_row_per_event() {
     assert_eq!(lines.len(), 5);
 }
 
+/// `analyze --format json --reported-error 0x904/0x7` of `path`.
+fn analyze_0x904_json(path: &std::path::Path) -> serde_json::Value {
+    let out = rdptriage()
+        .args([
+            "analyze",
+            "-f",
+            "json",
+            "-q",
+            "--reported-error",
+            "0x904/0x7",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    json_of(&out)
+}
+
+/// `events --format jsonl` of `path`: (stdout, stderr).
+fn events_jsonl(path: &std::path::Path) -> (Vec<u8>, String) {
+    let out = rdptriage()
+        .args(["events", "-f", "jsonl", "-q"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    (
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The logs of `folder` collected twice: under `first/` and `second/` of a new folder.
+fn collected_twice(folder: &std::path::Path) -> tempfile::TempDir {
+    let twice = tempfile::tempdir().unwrap();
+    for copy in ["first", "second"] {
+        crate::util::copy_logs(folder, &twice.path().join(copy));
+    }
+    twice
+}
+
 #[test]
 fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
     let fixtures = crate::util::repo().join("tests/fixtures/three-host-0x904");
@@ -212,23 +252,8 @@ fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
             .assert()
             .success();
     }
-    let analyze = |path: &std::path::Path| {
-        let out = rdptriage()
-            .args([
-                "analyze",
-                "-f",
-                "json",
-                "-q",
-                "--reported-error",
-                "0x904/0x7",
-            ])
-            .arg(path)
-            .output()
-            .unwrap();
-        json_of(&out)
-    };
-    let direct = analyze(&fixtures);
-    let reduced = analyze(mapped.path());
+    let direct = analyze_0x904_json(&fixtures);
+    let reduced = analyze_0x904_json(mapped.path());
     assert_eq!(direct["attempts"], reduced["attempts"]);
     assert_eq!(direct["hosts"], reduced["hosts"]);
     assert!(
@@ -243,32 +268,9 @@ fn map_then_reduce_gives_the_same_verdicts_as_one_run() {
 #[test]
 fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     let fixtures = crate::util::repo().join("tests/fixtures/three-host-0x904");
-    let twice = tempfile::tempdir().unwrap();
-    for copy in ["first", "second"] {
-        std::fs::create_dir(twice.path().join(copy)).unwrap();
-        for entry in std::fs::read_dir(&fixtures).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(
-                &path,
-                twice.path().join(copy).join(path.file_name().unwrap()),
-            )
-            .unwrap();
-        }
-    }
-    let events = |path: &std::path::Path| {
-        let out = rdptriage()
-            .args(["events", "-f", "jsonl", "-q"])
-            .arg(path)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        (
-            out.stdout,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (once, _) = events(&twice.path().join("first"));
-    let (both, stderr) = events(twice.path());
+    let twice = collected_twice(&fixtures);
+    let (once, _) = events_jsonl(&twice.path().join("first"));
+    let (both, stderr) = events_jsonl(twice.path());
     // The same events (they name the copy whose path sorts first), each once, and stderr says
     // how many copies were left out.
     assert_eq!(both, once);
@@ -286,29 +288,10 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     // Reduce over two map outputs that overlap: one of everything, one of the client's log.
     let mapped = tempfile::tempdir().unwrap();
     std::fs::write(mapped.path().join("all.jsonl"), &once).unwrap();
-    let client = rdptriage()
-        .args(["events", "-f", "jsonl", "-q"])
-        .arg(twice.path().join("second/client-rdpclient.xml"))
-        .output()
-        .unwrap();
-    std::fs::write(mapped.path().join("client.jsonl"), &client.stdout).unwrap();
-    let analyze = |path: &std::path::Path| {
-        let out = rdptriage()
-            .args([
-                "analyze",
-                "-f",
-                "json",
-                "-q",
-                "--reported-error",
-                "0x904/0x7",
-            ])
-            .arg(path)
-            .output()
-            .unwrap();
-        json_of(&out)
-    };
-    let direct = analyze(&twice.path().join("first"));
-    let reduced = analyze(mapped.path());
+    let (client, _) = events_jsonl(&twice.path().join("second/client-rdpclient.xml"));
+    std::fs::write(mapped.path().join("client.jsonl"), client).unwrap();
+    let direct = analyze_0x904_json(&twice.path().join("first"));
+    let reduced = analyze_0x904_json(mapped.path());
     // The Markdown report's inputs table names the copies too.
     let markdown = rdptriage()
         .args(["analyze", "-f", "markdown", "-q"])
@@ -338,7 +321,7 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
     assert_eq!(client_input["repeated"], client_input["relevant"]);
     // The events of two JSONL files name the same sources: copies are still counted under the
     // input they were read from (regression: they were looked up by the source they name).
-    let (merged, stderr) = events(mapped.path());
+    let (merged, stderr) = events_jsonl(mapped.path());
     assert_eq!(merged, once);
     let copies = format!("({} of them copies", client_input["repeated"]);
     assert!(stderr.contains(&copies), "{stderr}");
@@ -347,22 +330,7 @@ fn overlapping_collections_count_once_in_events_and_in_the_reduce_step() {
 #[test]
 fn the_terminal_report_names_the_first_inputs_holding_copies_and_counts_the_rest() {
     // A ticket's eleven logs collected twice: eleven inputs hold copies.
-    let ticket = crate::util::repo().join("samples/ticket-mixed");
-    let twice = tempfile::tempdir().unwrap();
-    for copy in ["a", "b"] {
-        for entry in walkdir::WalkDir::new(&ticket) {
-            let entry = entry.unwrap();
-            let target = twice
-                .path()
-                .join(copy)
-                .join(entry.path().strip_prefix(&ticket).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-            } else if entry.path().extension().is_some_and(|e| e == "evtx") {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
+    let twice = collected_twice(&crate::util::repo().join("samples/ticket-mixed"));
     let out = rdptriage()
         .args(["analyze", "-q"])
         .arg(twice.path())

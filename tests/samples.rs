@@ -293,18 +293,6 @@ fn xml_exports_rebuild_the_same_attempts_and_verdicts() {
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
 
-/// Copy every `.evtx` under `folder` to `out`, keeping the layout.
-fn copy_evtx(folder: &Path, out: &Path) {
-    for entry in walkdir::WalkDir::new(folder) {
-        let entry = entry.expect("walk");
-        if entry.path().extension().and_then(|e| e.to_str()) == Some("evtx") {
-            let target = out.join(entry.path().strip_prefix(folder).unwrap());
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn logs_read_twice_and_beside_their_xml_export_count_once() {
     // Regression: a second copy of a machine's logs (two collections, an .evtx beside its XML
@@ -317,9 +305,9 @@ fn logs_read_twice_and_beside_their_xml_export_count_once() {
             .map(str::to_string);
         let once = run(&folder, reported.as_deref());
         let temp = tempfile::tempdir().unwrap();
-        copy_evtx(&folder, &temp.path().join("a"));
+        crate::util::copy_logs(&folder, &temp.path().join("a"));
         export_xml(&folder, &temp.path().join("b"));
-        copy_evtx(&folder, &temp.path().join("c"));
+        crate::util::copy_logs(&folder, &temp.path().join("c"));
         let thrice = run(temp.path(), reported.as_deref());
         if attempts(&thrice) != attempts(&once) {
             report.push(format!("{name}: attempts differ from one copy's"));

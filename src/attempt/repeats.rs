@@ -62,6 +62,17 @@ mod tests {
         e
     }
 
+    /// The inputs holding the copies kept of `input`'s repeats.
+    fn kept_in<'a>(repeats: &'a Repeats, input: &str) -> Vec<&'a str> {
+        repeats
+            .of(input)
+            .unwrap()
+            .kept_in
+            .iter()
+            .map(|p| &**p)
+            .collect()
+    }
+
     /// `find` with one host spelling and each event read from the file its source names.
     fn kept(events: &[Event]) -> (Vec<bool>, Repeats) {
         find(
@@ -87,10 +98,7 @@ mod tests {
         assert_eq!(repeats.0.len(), 2);
         let b = repeats.of("b.xml").unwrap();
         assert_eq!(b.count, 2);
-        assert_eq!(
-            b.kept_in.iter().map(|p| &**p).collect::<Vec<_>>(),
-            ["a.evtx"]
-        );
+        assert_eq!(kept_in(&repeats, "b.xml"), ["a.evtx"]);
         assert_eq!(repeats.of("c.xml").unwrap().count, 1);
     }
 
@@ -112,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn equal_lines_of_one_text_file_stay_two_events_and_a_third_file_repeats_the_first() {
+    fn equal_lines_of_one_text_file_stay_two_events_and_another_file_repeats_one() {
         let events = [
             at("a.txt", None, 1026, 5, &[("Reason", "2308")]),
             at("a.txt", None, 1026, 5, &[("Reason", "2308")]),
@@ -132,7 +140,6 @@ mod tests {
         ];
         let (keep, repeats) = kept(&events);
         assert_eq!(keep, [true, false]);
-        let kept_in = &repeats.of("a.evtx").unwrap().kept_in;
-        assert_eq!(kept_in.iter().map(|p| &**p).collect::<Vec<_>>(), ["a.evtx"]);
+        assert_eq!(kept_in(&repeats, "a.evtx"), ["a.evtx"]);
     }
 }

@@ -5,8 +5,9 @@
 //! record ids and times by [`RunFile::scan`]).
 //!
 //! The format is private to one process: per entry, little-endian, the key (`secs` i64,
-//! `nanos` u32, `position` u64, `seq` u64), the record id (flag u8, value u64), then `host`,
-//! `path`, `input` and the JSONL line, each as a u32 length and its bytes.
+//! `nanos` u32, `position` u64, `seq` u64), the record id (flag u8, value u64), whether `input`
+//! is written (u8: not when it equals `path`), then `host`, `path`, `input` and the JSONL line,
+//! each as a u32 length and its bytes.
 
 use super::{Key, RecordTime};
 use std::fs::File;
@@ -44,13 +45,16 @@ impl RunWriter {
         line: &[u8],
     ) -> std::io::Result<()> {
         let out = &mut self.out;
-        out.write_all(&fixed_part(key, record_id))?;
-        for bytes in [
-            key.host.as_bytes(),
-            key.path.as_bytes(),
-            key.input.as_bytes(),
-            line,
-        ] {
+        let fixed = fixed_part(key, record_id);
+        out.write_all(&fixed)?;
+        let input = (fixed[FIXED - 1] != 0).then_some(key.input.as_bytes());
+        let texts = [
+            Some(key.host.as_bytes()),
+            Some(key.path.as_bytes()),
+            input,
+            Some(line),
+        ];
+        for bytes in texts.into_iter().flatten() {
             let len = u32::try_from(bytes.len()).map_err(|_| invalid("entry over 4 GiB"))?;
             out.write_all(&len.to_le_bytes())?;
             out.write_all(bytes)?;
@@ -79,7 +83,7 @@ impl RunFile {
         let mut input = BufReader::with_capacity(BUFFER, &self.file);
         while let Some(fixed) = read_fixed(&mut input)? {
             found((fixed.record_id, fixed.secs, fixed.nanos));
-            for _ in 0..4 {
+            for _ in 0..3 + usize::from(fixed.own_input) {
                 let mut len = [0u8; 4];
                 input.read_exact(&mut len)?;
                 input.seek_relative(i64::from(u32::from_le_bytes(len)))?;
@@ -89,8 +93,10 @@ impl RunFile {
     }
 }
 
-/// Bytes of an entry before its texts: secs, nanos, position, seq, record flag, record id.
-const FIXED: usize = 8 + 4 + 8 + 8 + 1 + 8;
+/// Bytes of an entry before its texts: secs, nanos, position, seq, record flag, record id, and
+/// whether the input is written (it is left out when it is the file the source names, as it is
+/// for every format but rdptriage's JSONL).
+const FIXED: usize = 8 + 4 + 8 + 8 + 1 + 8 + 1;
 
 /// The part of an entry before its texts.
 struct Fixed {
@@ -99,6 +105,7 @@ struct Fixed {
     position: u64,
     seq: u64,
     record_id: Option<u64>,
+    own_input: bool,
 }
 
 /// The fixed part of an entry, as written.
@@ -110,6 +117,7 @@ fn fixed_part(key: &Key, record_id: Option<u64>) -> [u8; FIXED] {
     bytes[20..28].copy_from_slice(&key.seq.to_le_bytes());
     bytes[28] = u8::from(record_id.is_some());
     bytes[29..37].copy_from_slice(&record_id.unwrap_or(0).to_le_bytes());
+    bytes[37] = u8::from(key.input != key.path);
     bytes
 }
 
@@ -128,6 +136,7 @@ fn read_fixed(input: &mut impl Read) -> std::io::Result<Option<Fixed>> {
         position: u64_at(12),
         seq: u64_at(20),
         record_id: (bytes[28] != 0).then(|| u64_at(29)),
+        own_input: bytes[37] != 0,
     }))
 }
 
@@ -178,7 +187,11 @@ impl RunReader {
         let previous = self.key.take();
         let host = self.shared_text(previous.as_ref().map(|k| &k.host))?;
         let path = self.shared_text(previous.as_ref().map(|k| &k.path))?;
-        let input = self.shared_text(previous.as_ref().map(|k| &k.input))?;
+        let input = if fixed.own_input {
+            self.shared_text(previous.as_ref().map(|k| &k.input))?
+        } else {
+            path.clone()
+        };
         Self::read_len_prefixed(&mut self.input, &mut self.line)?;
         self.key = Some(Key {
             secs: fixed.secs,

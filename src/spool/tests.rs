@@ -42,13 +42,25 @@ fn spooled_lines(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Optio
     (text, failure)
 }
 
-/// [`spooled_lines`] and the copies the merge left out.
+/// [`spooled_lines`] and the copies the merge left out (each file named by its first event's
+/// source).
 fn spooled(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Option<String>, Repeats) {
+    let named: Vec<(&str, &[Event])> = files
+        .iter()
+        .map(|events| (events.first().map_or("", |e| &*e.source.path), &events[..]))
+        .collect();
+    spooled_inputs(&named, options)
+}
+
+/// [`spooled`] of inputs with the names given.
+fn spooled_inputs(
+    inputs: &[(&str, &[Event])],
+    options: SpoolOptions,
+) -> (Vec<u8>, Option<String>, Repeats) {
     let spool = Spool::new(options);
-    for events in files {
-        let name = events.first().map_or("", |e| &*e.source.path);
+    for (name, events) in inputs {
         let mut file = spool.file(name);
-        for e in events {
+        for e in *events {
             file.push(e).unwrap();
         }
         spool.commit(file);
@@ -249,16 +261,18 @@ fn timeline_lines(timeline: &crate::attempt::Timeline) -> Vec<u8> {
     text
 }
 
+/// Records `ids` of `path` on host `H`, record `i` at second `i % seconds`.
+fn records(path: &str, ids: std::ops::Range<u64>, seconds: u64) -> Vec<Event> {
+    ids.map(|i| event(path, "H", (i % seconds) as i64, 0, i))
+        .collect()
+}
+
 #[test]
 fn copies_of_a_record_are_left_out_as_the_in_memory_timeline_leaves_them_out() {
     // b.evtx repeats records 20..60 of a.evtx (an overlapping second collection); c.txt and
     // d.txt are text traces without record ids, d.txt repeating two of c.txt's lines.
-    let a: Vec<Event> = (0..60)
-        .map(|i| event("a.evtx", "H", i % 17, 0, i as u64))
-        .collect();
-    let b: Vec<Event> = (20..80)
-        .map(|i| event("b.evtx", "H", i % 17, 0, i as u64))
-        .collect();
+    let a = records("a.evtx", 0..60, 17);
+    let b = records("b.evtx", 20..80, 17);
     let text_event = |path: &str, line: u64, value: u64| {
         let mut e = event(path, "H", 3, 0, value);
         e.record_id = None;
@@ -292,4 +306,29 @@ fn copies_of_a_record_are_left_out_as_the_in_memory_timeline_leaves_them_out() {
         );
         assert_eq!(repeats, timeline.repeats);
     }
+}
+
+#[test]
+fn copies_between_inputs_that_name_other_files_are_counted_under_the_inputs() {
+    // Two map outputs (rdptriage JSONL) whose events name the .evtx they came from, overlapping
+    // in records 10..30; through run files, where the input is written beside the source.
+    let first = records("a.evtx", 0..30, 7);
+    let second = records("a.evtx", 10..40, 7);
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [("m1.jsonl", &first[..]), ("m2.jsonl", &second[..])];
+    let (text, failure, repeats) = spooled_inputs(&inputs, tiny(Some(dir.path().into())));
+    assert_eq!(failure, None);
+    let timeline = crate::attempt::Timeline::from_inputs(vec![
+        (Arc::from("m1.jsonl"), first),
+        (Arc::from("m2.jsonl"), second),
+    ]);
+    assert_eq!(text, timeline_lines(&timeline));
+    assert_eq!(repeats, timeline.repeats);
+    let m2 = repeats.of("m2.jsonl").unwrap();
+    assert_eq!(m2.count, 20);
+    assert_eq!(
+        m2.kept_in.iter().map(|p| &**p).collect::<Vec<_>>(),
+        ["m1.jsonl"]
+    );
+    assert!(repeats.of("a.evtx").is_none());
 }

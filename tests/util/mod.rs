@@ -128,3 +128,16 @@ pub fn assert_same_reads(
         assert_eq!(r.events, x.events, "{}", r.report.path);
     }
 }
+
+/// Copy the logs under `folder` to `out`, keeping the layout (a sample folder's
+/// `expected.json` is not a log and stays behind).
+pub fn copy_logs(folder: &Path, out: &Path) {
+    for entry in walkdir::WalkDir::new(folder) {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() && entry.file_name() != "expected.json" {
+            let target = out.join(entry.path().strip_prefix(folder).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
