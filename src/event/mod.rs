@@ -12,6 +12,7 @@ pub mod catalog;
 mod copies;
 mod fields;
 mod value;
+mod wire;
 
 pub(crate) use value::parse_hex;
 pub use value::{FieldValue, parse_number};
@@ -31,6 +32,7 @@ pub use fields::{FieldName, FieldSets, Fields};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// When the event was logged, in UTC, by the logging host's own clock (not corrected).
+    #[serde(serialize_with = "wire::serialize_time")]
     pub time: DateTime<Utc>,
     /// The `Computer` field: the machine that logged the event (shared: a file's events repeat it).
     pub host: Arc<str>,
@@ -155,10 +157,11 @@ impl std::fmt::Display for Provenance {
 }
 
 /// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`,
-/// and `{"path": "...", "record": 12, "recovered": true}` for a record carved from slack.
+/// and `{"path": "...", "record": 12, "recovered": true}` for a record carved from slack. `P` is
+/// `&str` when writing (no copy of the path per event) and `String` when reading.
 #[derive(Serialize, Deserialize)]
-struct ProvenanceWire {
-    path: String,
+struct ProvenanceWire<P> {
+    path: P,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     record: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,7 +177,7 @@ impl Serialize for Provenance {
             Locator::Line(n) => (None, Some(n)),
         };
         ProvenanceWire {
-            path: self.path.to_string(),
+            path: &*self.path,
             record,
             line,
             recovered: self.is_recovered(),
@@ -185,7 +188,7 @@ impl Serialize for Provenance {
 
 impl<'de> Deserialize<'de> for Provenance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let wire = ProvenanceWire::deserialize(d)?;
+        let wire = ProvenanceWire::<String>::deserialize(d)?;
         let locator = match (wire.record, wire.line) {
             (Some(n), _) if wire.recovered => Locator::Recovered(n),
             (Some(n), _) => Locator::Record(n),

@@ -175,7 +175,9 @@ impl Serialize for FieldValue {
             FieldValue::Int(i) => s.serialize_i64(*i),
             FieldValue::UInt(u) => s.serialize_u64(*u),
             FieldValue::Float(f) => s.serialize_f64(*f),
-            FieldValue::Hex(h) => s.serialize_str(&format!("0x{h:x}")),
+            FieldValue::Hex(h) => {
+                s.serialize_str(super::wire::hex_text(*h, &mut [0; super::wire::HEX_LEN]))
+            }
             FieldValue::Text(t) => s.serialize_str(t),
             FieldValue::List(items) => items.serialize(s),
         }
