@@ -205,8 +205,11 @@ pub struct FieldSets {
 }
 
 impl FieldSets {
-    /// The most sets remembered at once.
-    pub const MAX: usize = 4096;
+    /// The most sets remembered at once (a remembered set costs a table entry, about 50 bytes:
+    /// at most ~3 MiB per file being read). A real busy log holds thousands of distinct maps
+    /// (the corpus copied four times into one 800 MB file: about 5,100); with room for only
+    /// 4,096 the set started afresh again and again and shared nearly nothing.
+    pub const MAX: usize = 1 << 16;
 
     /// `fields`, complete, stored once: the copy seen before when there is one, else `fields`
     /// itself (remembered for the next events).
@@ -405,6 +408,19 @@ mod tests {
         assert_eq!(building.keys().collect::<Vec<_>>(), names);
         assert_eq!(building.get("z"), Some(&FieldValue::Text("last".into())));
         assert!(building.contains_key("a") && !building.is_empty());
+    }
+
+    #[test]
+    fn more_distinct_maps_than_a_few_thousand_are_still_shared_when_they_repeat() {
+        // Regression: a cap of 4,096 made a log with ~5,100 distinct maps share none of them.
+        let mut sets = FieldSets::default();
+        let first: Vec<Fields> = (0..5_000)
+            .map(|n| sets.share(set(&[("n", FieldValue::UInt(n))])))
+            .collect();
+        for (n, earlier) in (0..5_000).zip(&first) {
+            let again = sets.share(set(&[("n", FieldValue::UInt(n))]));
+            assert!(again.shares_storage_with(earlier), "map {n} stored twice");
+        }
     }
 
     #[test]
