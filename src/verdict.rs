@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The cause reported when no rule fires.
 pub const UNDETERMINED: &str = "undetermined";
@@ -50,8 +51,9 @@ pub struct Verdict {
     pub references: Vec<String>,
     /// The other causes that fired, best first.
     pub alternatives: Vec<Alternative>,
-    /// Logs not supplied that would confirm or rule out a cause that applies to this attempt.
-    pub missing_evidence: Vec<MissingLog>,
+    /// Logs not supplied that would confirm or rule out a cause that applies to this attempt
+    /// (shared: a busy host's attempts mostly have the same list).
+    pub missing_evidence: Arc<[MissingLog]>,
 }
 
 /// One evidence line.
@@ -152,10 +154,10 @@ type MissingKey = (
 /// [`missing_evidence`] per [`MissingKey`], shared by the attempts of a run: a busy host's
 /// attempts mostly share all of it, and working it out means asking every rule about every log.
 #[derive(Default)]
-struct MissingMemo(std::sync::Mutex<std::collections::HashMap<MissingKey, Vec<MissingLog>>>);
+struct MissingMemo(std::sync::Mutex<std::collections::HashMap<MissingKey, Arc<[MissingLog]>>>);
 
 impl MissingMemo {
-    fn get(&self, ctx: &Context<'_>, pack: &RulePack) -> Vec<MissingLog> {
+    fn get(&self, ctx: &Context<'_>, pack: &RulePack) -> Arc<[MissingLog]> {
         let codes = &ctx.attempt.codes;
         let key = (
             ctx.attempt.outcome,
@@ -167,7 +169,7 @@ impl MissingMemo {
         if let Some(found) = lock().get(&key) {
             return found.clone();
         }
-        let missing = missing_evidence(ctx, pack);
+        let missing = missing_evidence(ctx, pack).into();
         lock().entry(key).or_insert(missing).clone()
     }
 }
@@ -201,7 +203,7 @@ fn judge_in(ctx: &Context<'_>, pack: &RulePack, memo: Option<&MissingMemo>) -> V
     let found = findings(ctx, pack);
     let missing = match memo {
         Some(memo) => memo.get(ctx, pack),
-        None => missing_evidence(ctx, pack),
+        None => missing_evidence(ctx, pack).into(),
     };
     let Some((best, rest)) = found.split_first() else {
         return undetermined(attempt, pack, missing);
@@ -252,7 +254,7 @@ fn judge_in(ctx: &Context<'_>, pack: &RulePack, memo: Option<&MissingMemo>) -> V
     }
 }
 
-fn undetermined(attempt: &Attempt, pack: &RulePack, missing: Vec<MissingLog>) -> Verdict {
+fn undetermined(attempt: &Attempt, pack: &RulePack, missing: Arc<[MissingLog]>) -> Verdict {
     let applicable = pack
         .rules()
         .iter()

@@ -174,7 +174,7 @@ fn write_missing(v: &Verdict, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "### Logs not supplied that would decide more\n")?;
     writeln!(out, "| Machine | Log | Would confirm or rule out |")?;
     writeln!(out, "|---|---|---|")?;
-    for m in &v.missing_evidence {
+    for m in v.missing_evidence.iter() {
         let machine = m.host.as_deref().map_or_else(
             || format!("the {} (not identified)", m.role.as_str()),
             |h| format!("{} {}", m.role.as_str(), h),

@@ -210,7 +210,7 @@ fn missing(v: &Verdict, h: &mut String) {
         "<h3>Logs not supplied that would decide more</h3>\n<table>\n<tr><th>Machine</th>\
          <th>Log</th><th>Would confirm or rule out</th><th>Export it there (as administrator)</th></tr>\n",
     );
-    for m in &v.missing_evidence {
+    for m in v.missing_evidence.iter() {
         let machine = m.host.as_deref().map_or_else(
             || format!("the {} <small>(not identified)</small>", m.role.as_str()),
             |x| format!("{} {}", m.role.as_str(), esc(x)),

@@ -158,7 +158,7 @@ fn write_missing(v: &Verdict, style: &Style, out: &mut dyn Write) -> Result<()> 
         "{}",
         style.paint("    logs not supplied that would decide more:", Tone::Dim)
     )?;
-    for m in &v.missing_evidence {
+    for m in v.missing_evidence.iter() {
         let host = m.host.as_deref().map_or_else(
             || format!("the {} (not identified)", m.role.as_str()),
             |h| format!("{} {}", m.role.as_str(), terminal_safe(h)),

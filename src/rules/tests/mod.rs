@@ -435,6 +435,52 @@ fn ranking_specific_beats_fallback_then_confidence_then_id() {
 }
 
 #[test]
+fn attempts_of_one_kind_share_one_stored_list_of_missing_logs() {
+    let r = rule(
+        "t.gap",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 1}\ncondition: c\nconfidence: 0.5\nrequires:\n  - {role: server, channel: System}\n",
+    );
+    // The base attempt and the same one an hour later: same outcome, codes and hosts.
+    let mut events = base();
+    events.extend([
+        ev(
+            "c1",
+            RDPCLIENT_OPERATIONAL,
+            1024,
+            3600,
+            Some("{b}"),
+            &[("Value", "s1")],
+        ),
+        ev(
+            "s1",
+            RDPCORETS_OPERATIONAL,
+            131,
+            3601,
+            Some("{t}"),
+            &[("ConnType", "TCP"), ("ClientIP", "10.0.0.5:5001")],
+        ),
+        ev(
+            "c1",
+            RDPCLIENT_OPERATIONAL,
+            1026,
+            3610,
+            Some("{b}"),
+            &[("Value", "2308")],
+        ),
+    ]);
+    let a = analysis(events);
+    let verdicts = crate::verdict::judge(&a, &RulePack::new(vec![r]));
+    let [first, second] = verdicts.as_slice() else {
+        panic!("two failed attempts expected, got {}", verdicts.len());
+    };
+    assert_eq!(first.missing_evidence[0].channel, "System");
+    assert!(
+        std::sync::Arc::ptr_eq(&first.missing_evidence, &second.missing_evidence),
+        "one list, stored once"
+    );
+}
+
+#[test]
 fn missing_evidence_names_unsupplied_logs() {
     let r = rule(
         "t.gap",
