@@ -4,9 +4,11 @@
 //! Produces: one [`HostSummary`] per host, sorted by name — the files and records read from it
 //! (by the files' main `Computer` name), its relevant events, the attempts it took part in (as
 //! client, gateway or session host), how many of them failed, and, once the rules ran, the
-//! failures by cause. Only machines whose logs were supplied are listed (an attempt also names
-//! peers known only by address); those whose files held no relevant event are listed too: on a
-//! share of hundreds of machines that is how a silent one shows.
+//! failures by cause, and the collection folders its files came from when they name it otherwise
+//! (a KAPE-style `HOST/C/Windows/System32/winevt/Logs` whose `HOST` is not the `Computer` the
+//! events name). Only machines whose logs were supplied are listed (an attempt also names peers
+//! known only by address); those whose files held no relevant event are listed too: on a share
+//! of hundreds of machines that is how a silent one shows.
 
 use crate::analysis::Analysis;
 use crate::attempt::{Outcome, host_key};
@@ -30,6 +32,10 @@ pub struct HostSummary {
     pub failed_attempts: usize,
     /// Failed attempts by verdict cause (empty until the rules ran).
     pub failures_by_cause: BTreeMap<String, usize>,
+    /// The collection folders the host's files sat in, where the folder names another machine
+    /// than the events do (sorted; omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collected_as: Vec<String>,
 }
 
 /// The per-host totals of `analysis`, sorted by host name (case-insensitive).
@@ -40,7 +46,15 @@ pub fn host_summaries(analysis: &Analysis) -> Vec<HostSummary> {
             let h = entry(&mut hosts, host);
             h.files += 1;
             h.records += input.records;
+            if let Some(folder) = &input.folder_host
+                && !h.collected_as.contains(folder)
+            {
+                h.collected_as.push(folder.clone());
+            }
         }
+    }
+    for h in hosts.values_mut() {
+        h.collected_as.sort();
     }
     for info in &analysis.correlation.hosts {
         entry(&mut hosts, &info.name).relevant_events += info.events as u64;
@@ -83,4 +97,71 @@ fn entry<'m>(hosts: &'m mut BTreeMap<String, HostSummary>, name: &str) -> &'m mu
         name: name.trim().to_string(),
         ..HostSummary::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attempt::{self, AttemptOptions, Timeline};
+    use crate::source::{InputFormat, InputReport};
+
+    fn input(path: &str, host: &str, folder: Option<&str>) -> InputReport {
+        let mut input = InputReport::synthetic(path.into(), InputFormat::Evtx, host, Vec::new());
+        input.folder_host = folder.map(str::to_string);
+        input
+    }
+
+    #[test]
+    fn the_folders_a_host_was_collected_under_are_listed_once_each_when_they_name_it_otherwise() {
+        let timeline = Timeline::new(Vec::new());
+        let analysis = Analysis {
+            inputs: vec![
+                input(
+                    "HOST-B/C/Windows/System32/winevt/Logs/System.evtx",
+                    "rdsh02.contoso.local",
+                    Some("HOST-B"),
+                ),
+                input(
+                    "HOST-A/C/Windows/System32/winevt/Logs/System.evtx",
+                    "RDSH02.contoso.local",
+                    Some("HOST-A"),
+                ),
+                input(
+                    "HOST-A/C/Windows/System32/winevt/Logs/Security.evtx",
+                    "RDSH02.contoso.local",
+                    Some("HOST-A"),
+                ),
+                input(
+                    "WS-IRIS/C/Windows/System32/winevt/Logs/System.evtx",
+                    "WS-IRIS.contoso.local",
+                    None,
+                ),
+            ],
+            correlation: attempt::correlate(&timeline, &AttemptOptions::default()),
+            timeline,
+            verdicts: None,
+        };
+        let summaries = host_summaries(&analysis);
+        let found: Vec<(&str, usize, &[String])> = summaries
+            .iter()
+            .map(|h| (h.name.as_str(), h.files, h.collected_as.as_slice()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "rdsh02.contoso.local",
+                    3,
+                    &["HOST-A".to_string(), "HOST-B".to_string()][..]
+                ),
+                ("WS-IRIS.contoso.local", 1, &[][..]),
+            ]
+        );
+        let json = serde_json::to_value(&summaries).unwrap();
+        assert_eq!(
+            json[0]["collected_as"],
+            serde_json::json!(["HOST-A", "HOST-B"])
+        );
+        assert!(json[1].get("collected_as").is_none(), "omitted when none");
+    }
 }

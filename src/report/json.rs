@@ -29,7 +29,9 @@
 //!                                        // relevant event
 //!       "name", "files", "records" (of the files whose main Computer is the host),
 //!       "relevant_events", "attempts" (as client, gateway or session host),
-//!       "failed_attempts", "failures_by_cause": {"<cause>": count} ({} before rules) } ],
+//!       "failed_attempts", "failures_by_cause": {"<cause>": count} ({} before rules),
+//!       "collected_as": ["<folder>"…]  // optional: collection folders naming the host otherwise
+//!   } ],
 //!   "attempts": [ {                      // sorted by start time
 //!       "id" ("A0001"…), "client", "client_address", "target", "target_address",
 //!       "gateway", "server", "user",

@@ -232,10 +232,14 @@ fn write_hosts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
             .iter()
             .map(|(cause, n)| format!("{cause} ×{n}"))
             .collect();
+        let name = match super::collected_as_text(&summary.collected_as) {
+            Some(folders) => format!("{} ({folders})", summary.name),
+            None => summary.name.clone(),
+        };
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape(&summary.name),
+            escape(&name),
             info.map_or("-", |h| h.role.as_str()),
             summary.files,
             summary.records,

@@ -76,6 +76,12 @@ pub fn host_name<'a>(hosts: &'a [HostInfo], key: &'a str) -> &'a str {
 
 /// How a host's clock compares with its reference clock, in words: `reference clock`,
 /// `clock 180.7 s ahead of WS-ALICE.contoso.local`, `… behind …`, `clock in line with …`, or
+/// `collected as HOST-A, HOST-B`: the collection folders that name a host otherwise (see
+/// [`crate::host_summary::HostSummary::collected_as`]); `None` when there are none.
+pub fn collected_as_text(folders: &[String]) -> Option<String> {
+    (!folders.is_empty()).then(|| format!("collected as {}", folders.join(", ")))
+}
+
 /// `clock offset unknown`. Raw log text (host names): escape it for the output format.
 pub fn clock_text(host: &HostInfo, hosts: &[HostInfo]) -> String {
     let (Some(offset), Some(reference)) = (host.clock_offset_seconds, &host.clock_reference) else {

@@ -97,3 +97,43 @@ fn the_schema_rejects_what_it_should() {
     bad_time["attempts"][0]["started"] = json!("yesterday");
     assert!(!report.is_valid(&bad_time), "times are RFC 3339");
 }
+
+#[test]
+fn a_kape_style_share_names_the_folders_each_host_was_collected_under() {
+    // The collection folders are named after the case, not after the machines' own names.
+    let share = tempfile::tempdir().unwrap();
+    let sample = crate::util::repo().join("samples/session.stuck-or-limit");
+    for role in ["client", "server"] {
+        let logs = share
+            .path()
+            .join(format!("CASE-{role}"))
+            .join("C/Windows/System32/winevt/Logs");
+        crate::util::copy_logs(&sample.join(role), &logs);
+    }
+    let path = share.path().to_str().unwrap();
+    let report: Value = serde_json::from_str(&analyze(path, "json", &[])).unwrap();
+    assert_valid(&validator(None), &report, "analyze of a KAPE-style share");
+    let collected: Vec<(&str, &Value)> = report["host_summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["name"].as_str().unwrap(), &h["collected_as"]))
+        .collect();
+    assert_eq!(
+        collected,
+        [
+            ("RDSH02.contoso.local", &json!(["CASE-server"])),
+            ("WS-IRIS.contoso.local", &json!(["CASE-client"])),
+        ]
+    );
+    let terminal = analyze(path, "terminal", &["--color", "never"]);
+    assert!(
+        terminal.contains("collected as CASE-server; clock"),
+        "{terminal}"
+    );
+    let markdown = analyze(path, "markdown", &[]);
+    assert!(
+        markdown.contains("| WS-IRIS.contoso.local (collected as CASE-client) | client |"),
+        "{markdown}"
+    );
+}

@@ -214,8 +214,20 @@ fn hosts(analysis: &Analysis, h: &mut String) {
         "<table>\n<tr><th>Host</th><th>Role</th><th>Roles seen</th><th class=\"num\">Events</th>\
          <th>Clock</th><th class=\"num\">Offset applied (s)</th><th class=\"num\">Linked pairs</th></tr>\n",
     );
+    let collected_as: std::collections::BTreeMap<String, String> =
+        crate::host_summary::host_summaries(analysis)
+            .into_iter()
+            .filter_map(|s| {
+                let text = super::collected_as_text(&s.collected_as)?;
+                Some((crate::attempt::host_key(&s.name), text))
+            })
+            .collect();
     for host in hosts {
         let roles: Vec<&str> = host.roles.iter().map(|r| r.as_str()).collect();
+        let name = match collected_as.get(&crate::attempt::host_key(&host.name)) {
+            Some(folders) => format!("{} ({folders})", host.name),
+            None => host.name.clone(),
+        };
         let offset = host
             .clock_offset_seconds
             .map_or_else(|| "?".to_string(), |o| format!("{o:+.1}"));
@@ -223,7 +235,7 @@ fn hosts(analysis: &Analysis, h: &mut String) {
             h,
             "<tr><td class=\"wrap\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
              <td class=\"wrap\">{}</td><td class=\"num\">{offset}</td><td class=\"num\">{}</td></tr>",
-            esc(&host.name),
+            esc(&name),
             host.role.as_str(),
             roles.join(", "),
             host.events,

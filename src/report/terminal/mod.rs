@@ -188,7 +188,10 @@ pub fn write_hosts_styled(analysis: &Analysis, style: &Style, out: &mut dyn Writ
             summary.attempts,
             summary.failed_attempts,
         );
-        let mut tail = match info {
+        let mut tail = super::collected_as_text(&summary.collected_as)
+            .map(|text| terminal_safe(&text) + "; ")
+            .unwrap_or_default();
+        tail += &match info {
             Some(h) => {
                 let mut clock = terminal_safe(&clock_text(h, hosts));
                 if h.clock_samples > 0 {
