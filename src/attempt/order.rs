@@ -12,9 +12,11 @@
 //! are merged through small keys (time, host rank, file rank, record or line, run, position):
 //! host names and file paths are ranked once per distinct text (the events of one file share
 //! their strings, so nearly every look-up hits the previous one), the keys are sorted in
-//! parallel, and each event is moved once, taken from the front of its run. Sorting whole events
-//! moved each one many times. Copies of one record read from several places are then dropped
-//! (see [`super::repeats`]).
+//! parallel, and the events are put in key order in place: the runs are appended to the largest
+//! one (each run's buffer freed as it is appended), then each cycle of the order is followed with
+//! swaps. Sorting whole events moved each one many times; moving each into a new vector held every
+//! event twice at the peak of a many-file run. Copies of one record read from several places are
+//! then dropped (see [`super::repeats`]).
 
 use crate::event::Event;
 use chrono::{DateTime, Utc};
@@ -79,30 +81,68 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
     );
     let kept = |i: &usize| keep[*i];
     let spelling_of: Vec<u32> = (0..keys.len()).filter(kept).map(|i| keys[i].host).collect();
-    let events = if runs.len() == 1 {
-        let mut events = runs.pop().unwrap_or_default();
-        if !repeats.is_empty() {
-            let mut flags = keep.iter();
-            events.retain(|_| *flags.next().unwrap_or(&true));
-        }
-        events
+    let mut events = if runs.len() == 1 {
+        runs.pop().unwrap_or_default()
     } else {
-        // Keys of one run are in the run's order (the run is sorted on the same key), so each
-        // event is the next one of its run. (Collected into a vector of the right size: a
-        // `filter_map` gives no size hint, and growing by doubling copied the events again.)
-        let mut fronts: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
-        let mut events = Vec::with_capacity(spelling_of.len());
-        events.extend(keys.iter().zip(&keep).filter_map(|(k, &kept)| {
-            let event = fronts[k.run as usize].next();
-            if kept { event } else { None }
-        }));
+        let (mut events, offsets) = concatenate(runs);
+        let source: Vec<usize> = keys
+            .iter()
+            .map(|k| offsets[k.run as usize] + k.index as usize)
+            .collect();
+        drop(keys);
+        permute(&mut events, &source);
         events
     };
+    if !repeats.is_empty() {
+        let mut flags = keep.iter();
+        events.retain(|_| *flags.next().unwrap_or(&true));
+    }
+    // A reader's vector grew by doubling: give back the room it holds for nothing.
+    events.shrink_to_fit();
     Ordered {
         events,
         spelling_of,
         spellings: hosts.distinct_texts(),
         repeats,
+    }
+}
+
+/// Every run's events in one vector, and where each run starts in it. The runs are appended to the
+/// largest one, each run's buffer freed once appended: at most the events and the largest run
+/// are held at once, never every event twice.
+fn concatenate(runs: Vec<Vec<Event>>) -> (Vec<Event>, Vec<usize>) {
+    let total: usize = runs.iter().map(Vec::len).sum();
+    let largest = (0..runs.len()).max_by_key(|&r| runs[r].len()).unwrap_or(0);
+    let mut runs: Vec<Option<Vec<Event>>> = runs.into_iter().map(Some).collect();
+    let mut events = runs[largest].take().unwrap_or_default();
+    events.reserve_exact(total - events.len());
+    let mut offsets = vec![0; runs.len()];
+    for (r, run) in runs.iter_mut().enumerate() {
+        if let Some(mut run) = run.take() {
+            offsets[r] = events.len();
+            events.append(&mut run);
+        }
+    }
+    (events, offsets)
+}
+
+/// Put `events` in the order `source` gives (position `p` receives the event at `source[p]`, a
+/// permutation), in place: each cycle of the permutation is followed with swaps, so no second
+/// vector of events is needed and each event moves a few times at most.
+fn permute<T>(events: &mut [T], source: &[usize]) {
+    debug_assert_eq!(events.len(), source.len());
+    let mut placed = vec![false; events.len()];
+    for start in 0..events.len() {
+        let mut at = start;
+        while !placed[at] {
+            placed[at] = true;
+            let from = source[at];
+            if from == start {
+                break;
+            }
+            events.swap(at, from);
+            at = from;
+        }
     }
 }
 
@@ -232,5 +272,45 @@ mod tests {
         // An empty run, and a run given sorted already.
         runs[1].sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         check(runs);
+    }
+
+    #[test]
+    fn several_runs_with_the_largest_in_the_middle_merge_the_same() {
+        // The largest run is the one the others are appended to.
+        let all: Vec<(usize, Event)> = events();
+        let mut runs = vec![Vec::new(); 3];
+        for (n, (_, e)) in all.into_iter().enumerate() {
+            runs[if n % 4 == 0 {
+                0
+            } else if n % 4 == 3 {
+                2
+            } else {
+                1
+            }]
+            .push(e);
+        }
+        assert!(runs[1].len() > runs[0].len() && runs[1].len() > runs[2].len());
+        check(runs);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn permuting_in_place_gives_what_gathering_gives(
+            source in proptest::collection::vec(0usize..1000, 0..200)
+                .prop_map(|v: Vec<usize>| {
+                    // Any permutation: the positions sorted by random keys.
+                    let mut p: Vec<usize> = (0..v.len()).collect();
+                    p.sort_by_key(|&i| (v[i], i));
+                    p
+                })
+        ) {
+            let items: Vec<String> = (0..source.len()).map(|i| format!("item {i}")).collect();
+            let gathered: Vec<String> = source.iter().map(|&i| items[i].clone()).collect();
+            let mut permuted = items;
+            permute(&mut permuted, &source);
+            prop_assert_eq!(permuted, gathered);
+        }
     }
 }
