@@ -403,3 +403,42 @@ fn sort_memory_must_be_at_least_one_mib() {
         .code(2)
         .stderr(predicate::str::contains("--sort-memory"));
 }
+
+#[test]
+fn logs_without_a_relevant_event_give_an_empty_accounted_run() {
+    // Regression: the timeline merge panicked when no input held a relevant event.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, host) in [("app1.jsonl", "ws1"), ("app2.jsonl", "ws2")] {
+        let line = crate::util::event_line(
+            "2024-05-14T09:00:00Z",
+            host,
+            ("Application", "Application Error"),
+            1000,
+            None,
+            serde_json::json!({}),
+            1,
+        );
+        write_lines(dir.path(), name, &[line]);
+    }
+    let out = rdptriage()
+        .args(["analyze", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["attempts"], serde_json::json!([]));
+    let inputs = report["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    for input in inputs {
+        assert_eq!(input["status"], "read", "{input}");
+        assert_eq!(
+            (input["records"].as_u64(), input["relevant"].as_u64()),
+            (Some(1), Some(0))
+        );
+    }
+}

@@ -81,7 +81,7 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
     );
     let kept = |i: &usize| keep[*i];
     let spelling_of: Vec<u32> = (0..keys.len()).filter(kept).map(|i| keys[i].host).collect();
-    let mut events = if runs.len() == 1 {
+    let mut events = if runs.len() <= 1 {
         runs.pop().unwrap_or_default()
     } else {
         let (mut events, offsets) = concatenate(runs);
@@ -114,7 +114,10 @@ fn concatenate(runs: Vec<Vec<Event>>) -> (Vec<Event>, Vec<usize>) {
     let total: usize = runs.iter().map(Vec::len).sum();
     let largest = (0..runs.len()).max_by_key(|&r| runs[r].len()).unwrap_or(0);
     let mut runs: Vec<Option<Vec<Event>>> = runs.into_iter().map(Some).collect();
-    let mut events = runs[largest].take().unwrap_or_default();
+    let mut events = runs
+        .get_mut(largest)
+        .and_then(Option::take)
+        .unwrap_or_default();
     events.reserve_exact(total - events.len());
     let mut offsets = vec![0; runs.len()];
     for (r, run) in runs.iter_mut().enumerate() {
@@ -272,6 +275,16 @@ mod tests {
         // An empty run, and a run given sorted already.
         runs[1].sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         check(runs);
+    }
+
+    #[test]
+    fn no_events_at_all_make_an_empty_timeline() {
+        // Regression: the in-place merge looked for the largest of no runs and panicked.
+        for inputs in [vec![], vec![(Arc::from("empty"), Vec::new())]] {
+            let ordered = order(inputs);
+            assert!(ordered.events.is_empty() && ordered.spelling_of.is_empty());
+        }
+        assert!(concatenate(Vec::new()).0.is_empty());
     }
 
     #[test]
