@@ -420,17 +420,9 @@ fn logs_without_a_relevant_event_give_an_empty_accounted_run() {
         );
         write_lines(dir.path(), name, &[line]);
     }
-    let out = rdptriage()
-        .args(["analyze", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json_of(&out);
+    let path = dir.path().to_str().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&crate::reports::analyze(path, "json", &[])).unwrap();
     assert_eq!(report["attempts"], serde_json::json!([]));
     let inputs = report["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 2);

@@ -293,14 +293,12 @@ mod tests {
         let all: Vec<(usize, Event)> = events();
         let mut runs = vec![Vec::new(); 3];
         for (n, (_, e)) in all.into_iter().enumerate() {
-            runs[if n % 4 == 0 {
-                0
-            } else if n % 4 == 3 {
-                2
-            } else {
-                1
-            }]
-            .push(e);
+            let run = match n % 4 {
+                0 => 0,
+                3 => 2,
+                _ => 1,
+            };
+            runs[run].push(e);
         }
         assert!(runs[1].len() > runs[0].len() && runs[1].len() > runs[2].len());
         check(runs);
