@@ -13,7 +13,7 @@
 use crate::analysis::Analysis;
 use crate::attempt::{Outcome, host_key};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Totals of one host.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -34,8 +34,8 @@ pub struct HostSummary {
     pub failures_by_cause: BTreeMap<String, usize>,
     /// The collection folders the host's files sat in, where the folder names another machine
     /// than the events do (sorted; omitted when none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub collected_as: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub collected_as: BTreeSet<String>,
 }
 
 /// The per-host totals of `analysis`, sorted by host name (case-insensitive).
@@ -46,15 +46,8 @@ pub fn host_summaries(analysis: &Analysis) -> Vec<HostSummary> {
             let h = entry(&mut hosts, host);
             h.files += 1;
             h.records += input.records;
-            if let Some(folder) = &input.folder_host
-                && !h.collected_as.contains(folder)
-            {
-                h.collected_as.push(folder.clone());
-            }
+            h.collected_as.extend(input.folder_host.iter().cloned());
         }
-    }
-    for h in hosts.values_mut() {
-        h.collected_as.sort();
     }
     for info in &analysis.correlation.hosts {
         entry(&mut hosts, &info.name).relevant_events += info.events as u64;
@@ -142,19 +135,18 @@ mod tests {
             verdicts: None,
         };
         let summaries = host_summaries(&analysis);
-        let found: Vec<(&str, usize, &[String])> = summaries
+        let found: Vec<(&str, usize, Vec<&str>)> = summaries
             .iter()
-            .map(|h| (h.name.as_str(), h.files, h.collected_as.as_slice()))
+            .map(|h| {
+                let folders = h.collected_as.iter().map(String::as_str).collect();
+                (h.name.as_str(), h.files, folders)
+            })
             .collect();
         assert_eq!(
             found,
             [
-                (
-                    "rdsh02.contoso.local",
-                    3,
-                    &["HOST-A".to_string(), "HOST-B".to_string()][..]
-                ),
-                ("WS-IRIS.contoso.local", 1, &[][..]),
+                ("rdsh02.contoso.local", 3, vec!["HOST-A", "HOST-B"]),
+                ("WS-IRIS.contoso.local", 1, vec![]),
             ]
         );
         let json = serde_json::to_value(&summaries).unwrap();

@@ -232,10 +232,7 @@ fn write_hosts(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
             .iter()
             .map(|(cause, n)| format!("{cause} ×{n}"))
             .collect();
-        let name = match super::collected_as_text(&summary.collected_as) {
-            Some(folders) => format!("{} ({folders})", summary.name),
-            None => summary.name.clone(),
-        };
+        let name = super::host_with_folders(&summary.name, &summary.collected_as);
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -22,6 +22,7 @@ use crate::analysis::Analysis;
 use crate::attempt::{HostInfo, host_key};
 use crate::event::Event;
 use crate::verdict::Evidence;
+use std::collections::BTreeSet;
 
 /// The position in the timeline of the event an evidence line was taken from (found by its
 /// logged time, host and source, the timeline's sort key).
@@ -78,8 +79,18 @@ pub fn host_name<'a>(hosts: &'a [HostInfo], key: &'a str) -> &'a str {
 /// `clock 180.7 s ahead of WS-ALICE.contoso.local`, `… behind …`, `clock in line with …`, or
 /// `collected as HOST-A, HOST-B`: the collection folders that name a host otherwise (see
 /// [`crate::host_summary::HostSummary::collected_as`]); `None` when there are none.
-pub fn collected_as_text(folders: &[String]) -> Option<String> {
-    (!folders.is_empty()).then(|| format!("collected as {}", folders.join(", ")))
+pub fn collected_as_text(folders: &BTreeSet<String>) -> Option<String> {
+    let names: Vec<&str> = folders.iter().map(String::as_str).collect();
+    (!names.is_empty()).then(|| format!("collected as {}", names.join(", ")))
+}
+
+/// `name`, followed by `(collected as …)` when collection folders name it otherwise: the Host
+/// cell of the Markdown and HTML tables (raw text: escape it for the format).
+pub fn host_with_folders(name: &str, folders: &BTreeSet<String>) -> String {
+    match collected_as_text(folders) {
+        Some(folders) => format!("{name} ({folders})"),
+        None => name.to_string(),
+    }
 }
 
 /// `clock offset unknown`. Raw log text (host names): escape it for the output format.

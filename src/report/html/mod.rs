@@ -214,18 +214,15 @@ fn hosts(analysis: &Analysis, h: &mut String) {
         "<table>\n<tr><th>Host</th><th>Role</th><th>Roles seen</th><th class=\"num\">Events</th>\
          <th>Clock</th><th class=\"num\">Offset applied (s)</th><th class=\"num\">Linked pairs</th></tr>\n",
     );
-    let collected_as: std::collections::BTreeMap<String, String> =
+    let collected_as: std::collections::BTreeMap<String, _> =
         crate::host_summary::host_summaries(analysis)
             .into_iter()
-            .filter_map(|s| {
-                let text = super::collected_as_text(&s.collected_as)?;
-                Some((crate::attempt::host_key(&s.name), text))
-            })
+            .map(|s| (crate::attempt::host_key(&s.name), s.collected_as))
             .collect();
     for host in hosts {
         let roles: Vec<&str> = host.roles.iter().map(|r| r.as_str()).collect();
         let name = match collected_as.get(&crate::attempt::host_key(&host.name)) {
-            Some(folders) => format!("{} ({folders})", host.name),
+            Some(folders) => super::host_with_folders(&host.name, folders),
             None => host.name.clone(),
         };
         let offset = host
