@@ -293,9 +293,9 @@ fn evidence(analysis: &Analysis, m: &engine::Match) -> Evidence {
     Evidence {
         selector: m.selector.clone(),
         role: m.role,
-        host: e.host.to_string(),
-        channel: e.channel.to_string(),
-        provider: e.provider.to_string(),
+        host: e.host().to_string(),
+        channel: e.channel().to_string(),
+        provider: e.provider().to_string(),
         event_id: e.event_id,
         time: m.corrected_time,
         logged_time: e.time,

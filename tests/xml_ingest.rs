@@ -99,11 +99,11 @@ fn three_host_client_side_of_the_failed_attempt() {
     assert_eq!(last.record_id, Some(4112));
     assert_eq!(last.level, Some(4));
     assert_eq!(
-        &*last.provider,
+        &**last.provider(),
         "Microsoft-Windows-TerminalServices-ClientActiveXCore"
     );
     assert_eq!(
-        &*last.channel,
+        &**last.channel(),
         "Microsoft-Windows-TerminalServices-RDPClient/Operational"
     );
     assert_eq!(last.time.to_rfc3339(), "2024-05-14T09:12:05.330500+00:00");
@@ -270,7 +270,7 @@ fn three_host_gateway_and_session_host_sides() {
     let system = file(&done, "server-system.xml");
     let started = with_id(system, 7036);
     assert_eq!(started.len(), 3);
-    assert_eq!(&*started[2].provider, "Service Control Manager");
+    assert_eq!(&**started[2].provider(), "Service Control Manager");
     assert_eq!(
         started[2].field("param1"),
         Some(&text("Windows Modules Installer"))

@@ -37,7 +37,7 @@ pub struct ClientView {
 }
 
 fn is_client_event(e: &Event) -> bool {
-    e.channel.eq_ignore_ascii_case(RDPCLIENT_OPERATIONAL)
+    e.channel().eq_ignore_ascii_case(RDPCLIENT_OPERATIONAL)
 }
 
 /// Group the client events into attempts.
@@ -49,7 +49,7 @@ pub fn views(events: &[Event]) -> Vec<ClientView> {
         if !is_client_event(e) {
             continue;
         }
-        let host = super::host_key(&e.host);
+        let host = super::host_key(e.host());
         let key = match &e.activity_id {
             Some(a) if !is_null_guid(a) => a.clone(),
             _ => {
@@ -102,7 +102,7 @@ fn is_null_guid(a: &str) -> bool {
 fn build(events: &[Event], group: Vec<usize>) -> Option<ClientView> {
     let first = events.get(*group.first()?)?;
     let mut view = ClientView {
-        host: first.host.to_string(),
+        host: first.host().to_string(),
         events: Vec::new(),
         target: None,
         target_address: None,

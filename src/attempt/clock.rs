@@ -27,7 +27,7 @@ pub fn host_infos(timeline: &Timeline, offsets: &Offsets) -> Vec<HostInfo> {
                 }
             }
             Some(HostInfo {
-                name: timeline.events[first].host.to_string(),
+                name: timeline.events[first].host().to_string(),
                 role: main_role(&roles),
                 roles: roles.into_iter().collect(),
                 clock_offset_seconds: offsets.values.get(key).copied(),

@@ -39,8 +39,8 @@ pub struct GatewayView {
 const GRACEFUL: &[u64] = &[0, 1226];
 
 fn is_gateway_event(e: &Event) -> bool {
-    e.channel.eq_ignore_ascii_case(GATEWAY_OPERATIONAL)
-        || e.channel.eq_ignore_ascii_case(GATEWAY_ADMIN)
+    e.channel().eq_ignore_ascii_case(GATEWAY_OPERATIONAL)
+        || e.channel().eq_ignore_ascii_case(GATEWAY_ADMIN)
 }
 
 /// Strip a port from `ip:port` or `[ip]:port`; keep plain addresses.
@@ -72,7 +72,7 @@ pub fn views(events: &[Event]) -> Vec<GatewayView> {
             .map(|a| strip_port(&a))
             .unwrap_or_default();
         groups
-            .entry((super::host_key(&e.host), address))
+            .entry((super::host_key(e.host()), address))
             .or_default()
             .push(i);
     }
@@ -113,7 +113,7 @@ fn split_sequences(events: &[Event], group: Vec<usize>) -> Vec<Vec<usize>> {
 fn build(events: &[Event], group: Vec<usize>) -> GatewayView {
     let first = &events[group[0]];
     let mut view = GatewayView {
-        host: first.host.to_string(),
+        host: first.host().to_string(),
         events: Vec::new(),
         client_address: None,
         user: None,

@@ -444,7 +444,7 @@ fn build_attempt(events: &[Event], parts: &outcome::Parts<'_>, offsets: &Offsets
             linked.push(LinkedEvent {
                 index: i,
                 role,
-                corrected_time: shift(e.time, offset(&e.host)),
+                corrected_time: shift(e.time, offset(e.host())),
             });
         }
     };

@@ -270,7 +270,7 @@ impl Correlation {
 
     /// `event`'s time on the reference clock.
     pub fn corrected_time(&self, event: &Event) -> DateTime<Utc> {
-        shift(event.time, self.offset_of(&event.host))
+        shift(event.time, self.offset_of(event.host()))
     }
 }
 
@@ -329,9 +329,7 @@ pub(crate) mod tests_support {
             .collect();
         Event {
             time: base + chrono::Duration::seconds(secs),
-            host: host.into(),
-            channel: channel.into(),
-            provider: provider.into(),
+            origin: crate::event::Origin::new(host, channel, provider),
             event_id: id,
             level: None,
             record_id: Some(secs.unsigned_abs()),

@@ -55,7 +55,7 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
     for (r, run) in runs.iter().enumerate() {
         keys.extend(run.iter().enumerate().map(|(i, e)| SortKey {
             time: e.time,
-            host: hosts.id(&e.host),
+            host: hosts.id(e.host()),
             path: paths.id(&e.source.path),
             position: e.source.position(),
             run: r as u32,
@@ -257,7 +257,7 @@ mod tests {
         let spellings: Vec<&str> = ordered.spellings.iter().map(|s| &**s).collect();
         assert_eq!(spellings, ["B", "a", "b"]);
         for (e, &s) in ordered.events.iter().zip(&ordered.spelling_of) {
-            assert_eq!(&*ordered.spellings[s as usize], &*e.host);
+            assert_eq!(&*ordered.spellings[s as usize], &**e.host());
         }
     }
 

@@ -52,11 +52,11 @@ const SESSION_GRACE_SECONDS: i64 = 60;
 const BENIGN_LSM_REASONS: &[u64] = &[0, 1, 2, 3, 4, 5, 11, 12];
 
 fn channel_is(e: &Event, channel: &str) -> bool {
-    e.channel.eq_ignore_ascii_case(channel)
+    e.channel().eq_ignore_ascii_case(channel)
 }
 
 fn is_security(e: &Event) -> bool {
-    e.channel.eq_ignore_ascii_case("Security")
+    e.channel().eq_ignore_ascii_case("Security")
 }
 
 /// Rebuild the server-side connections of every host.
@@ -185,7 +185,7 @@ fn new_view(
     port: Option<u16>,
 ) -> ServerView {
     ServerView {
-        host: e.host.to_string(),
+        host: e.host().to_string(),
         events,
         client_address: address,
         client_port: port,
@@ -203,7 +203,7 @@ fn new_view(
 /// Borrowed from the event when the field is text (the usual case; this runs for every event of
 /// a busy host).
 fn event_address(e: &Event) -> Option<(Cow<'_, str>, Option<u16>)> {
-    let field = match (&*e.channel, e.event_id) {
+    let field = match (&**e.channel(), e.event_id) {
         _ if channel_is(e, RDPCORETS_OPERATIONAL) => "IPString",
         _ if channel_is(e, RCM_OPERATIONAL) && e.event_id == 1149 => "Param3",
         _ if channel_is(e, LSM_OPERATIONAL) => "Address",

@@ -30,15 +30,15 @@ impl Event {
     /// True when `self` is a copy of the record `earlier` (see the module doc).
     pub fn is_copy_of(&self, earlier: &Event) -> bool {
         let same_kind = earlier.time == self.time
-            && earlier.host == self.host
-            && earlier.channel == self.channel
+            && earlier.host() == self.host()
+            && earlier.channel() == self.channel()
             && earlier.event_id == self.event_id;
         match (earlier.record_id, self.record_id) {
             (Some(a), Some(b)) => same_kind && a == b,
             (None, None) => {
                 same_kind
                     && earlier.source.path != self.source.path
-                    && earlier.provider == self.provider
+                    && earlier.provider() == self.provider()
                     && earlier.activity_id == self.activity_id
                     && earlier.level == self.level
                     && earlier.fields == self.fields
@@ -69,7 +69,7 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
             }
             let path = &*event.source.path;
             let candidates = kept
-                .entry((&*event.channel, event.event_id, event.record_id))
+                .entry((&**event.channel(), event.event_id, event.record_id))
                 .or_default();
             let free = |k: usize| event.record_id.is_some() || !matched[k].contains(&path);
             match candidates
@@ -158,7 +158,7 @@ impl Repeats {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, FieldValue, Fields, Provenance};
+    use crate::event::{Event, FieldValue, Fields, Origin, Provenance};
 
     /// An event of host `srv` in Security, at second `secs`, from `file`, with `record` (a line
     /// number instead when `None`).
@@ -166,9 +166,11 @@ mod tests {
         let base: chrono::DateTime<chrono::Utc> = "2024-05-14T09:00:00Z".parse().unwrap();
         Event {
             time: base + chrono::Duration::seconds(secs),
-            host: "srv".into(),
-            channel: "Security".into(),
-            provider: "Microsoft-Windows-Security-Auditing".into(),
+            origin: crate::event::Origin::new(
+                "srv",
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+            ),
             event_id: id,
             level: None,
             record_id: record,
@@ -195,14 +197,15 @@ mod tests {
         assert!(!at("b.xml", Some(7), 4624, 5, &[]).is_copy_of(&first));
         // Another time: a cleared log numbering its records again.
         assert!(!at("b.xml", Some(7), 4625, 6, &[]).is_copy_of(&first));
+        let copy = at("b.xml", Some(7), 4625, 5, &[]);
         let other_host = Event {
-            host: "srv2".into(),
-            ..at("b.xml", Some(7), 4625, 5, &[])
+            origin: Origin::new("srv2", copy.channel().clone(), copy.provider().clone()),
+            ..copy.clone()
         };
         assert!(!other_host.is_copy_of(&first));
         let other_channel = Event {
-            channel: "System".into(),
-            ..at("b.xml", Some(7), 4625, 5, &[])
+            origin: Origin::new(copy.host().clone(), "System", copy.provider().clone()),
+            ..copy
         };
         assert!(!other_channel.is_copy_of(&first));
     }

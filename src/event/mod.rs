@@ -11,6 +11,7 @@
 pub mod catalog;
 mod copies;
 mod fields;
+mod origin;
 mod value;
 mod wire;
 
@@ -24,41 +25,50 @@ use std::sync::Arc;
 pub(crate) use copies::may_hold_copies_by;
 pub use copies::{Repeated, Repeats, copies_in_group};
 pub use fields::{FieldName, FieldSets, Fields};
+pub use origin::{Origin, Origins};
 
 /// One relevant Windows event, normalized.
 ///
 /// Serialized as one line of `rdptriage events --format jsonl`; that shape is also an input format
-/// (the reduce step of bulk runs) and the inline event shape of rule cases.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// (the reduce step of bulk runs) and the inline event shape of rule cases. On the wire the
+/// origin's three names are fields of their own: `time`, `host`, `channel`, `provider`,
+/// `event_id`, `level`, `record_id`, `activity_id`, `fields`, `source` (see `wire.rs`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// When the event was logged, in UTC, by the logging host's own clock (not corrected).
-    #[serde(serialize_with = "wire::serialize_time")]
     pub time: DateTime<Utc>,
-    /// The `Computer` field: the machine that logged the event (shared: a file's events repeat it).
-    pub host: Arc<str>,
-    /// The event log channel, e.g. `Microsoft-Windows-TerminalServices-RDPClient/Operational`.
-    pub channel: Arc<str>,
-    /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
-    pub provider: Arc<str>,
+    /// The host, channel and provider (shared: a file's events repeat them; see [`Origins`]).
+    pub origin: Arc<Origin>,
     /// The event id (without qualifiers).
     pub event_id: u32,
     /// The Windows level (1 critical, 2 error, 3 warning, 4 information, 0 log always), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<u8>,
     /// The EventRecordID, when the source has one.
-    #[serde(default)]
     pub record_id: Option<u64>,
     /// `System/Correlation/@ActivityID`, lower case with braces, when present.
-    #[serde(default)]
     pub activity_id: Option<String>,
     /// EventData / UserData fields by name (UserData's wrapper element is dropped).
-    #[serde(default)]
     pub fields: Fields,
     /// Where the event was read from.
     pub source: Provenance,
 }
 
 impl Event {
+    /// The `Computer` field: the machine that logged the event.
+    pub fn host(&self) -> &Arc<str> {
+        &self.origin.host
+    }
+
+    /// The event log channel, e.g. `Microsoft-Windows-TerminalServices-RDPClient/Operational`.
+    pub fn channel(&self) -> &Arc<str> {
+        &self.origin.channel
+    }
+
+    /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
+    pub fn provider(&self) -> &Arc<str> {
+        &self.origin.provider
+    }
+
     /// The field `name`, if present and not null.
     pub fn field(&self, name: &str) -> Option<&FieldValue> {
         self.fields.get(name).filter(|v| !v.is_null())
@@ -81,14 +91,14 @@ impl Event {
 
     /// The catalog entry for this event, if rdptriage knows it.
     pub fn catalog_entry(&self) -> Option<&'static catalog::CatalogEntry> {
-        catalog::lookup(&self.channel, &self.provider, self.event_id)
+        catalog::lookup(self.channel(), self.provider(), self.event_id)
     }
 
     /// A total order used everywhere output must be deterministic: time, host, file, position.
     pub fn sort_key(&self) -> (DateTime<Utc>, &str, &str, u64) {
         (
             self.time,
-            &self.host,
+            self.host(),
             &self.source.path,
             self.source.position(),
         )
@@ -213,9 +223,11 @@ mod tests {
         fields.insert("Name", FieldValue::Text("Disconnect Reason".into()));
         Event {
             time: "2024-03-01T10:00:02Z".parse().unwrap(),
-            host: "client01".into(),
-            channel: "Microsoft-Windows-TerminalServices-RDPClient/Operational".into(),
-            provider: "Microsoft-Windows-TerminalServices-ClientActiveXCore".into(),
+            origin: crate::event::Origin::new(
+                "client01",
+                "Microsoft-Windows-TerminalServices-RDPClient/Operational",
+                "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+            ),
             event_id: 1026,
             level: Some(4),
             record_id: Some(7),
@@ -223,6 +235,17 @@ mod tests {
             fields,
             source: Provenance::record(Arc::from("c.evtx"), 7),
         }
+    }
+
+    #[test]
+    fn an_event_stays_small() {
+        // A run holds every relevant event (hundreds of thousands for a busy server): each byte
+        // here is a byte per event. 168 before the origin was shared.
+        assert!(
+            std::mem::size_of::<Event>() <= 128,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
     }
 
     #[test]

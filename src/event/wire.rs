@@ -8,8 +8,9 @@
 //! logs hundreds of thousands), so this is a hot path; the tests hold the text equal to the
 //! library forms, and times outside the years 0–9999 are left to `chrono`.
 
+use super::{Event, Fields, Origin, Provenance};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Longest time [`rfc3339`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
 const TIME_LEN: usize = 30;
@@ -82,6 +83,72 @@ pub fn hex_text(value: u64, buf: &mut [u8; HEX_LEN]) -> &str {
     }
     // Only ASCII digits were written.
     std::str::from_utf8(&buf[..2 + count]).unwrap_or("0x0")
+}
+
+/// [`Event`]'s wire form: the origin's names as fields of their own, in the documented order.
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Event", 10)?;
+        out.serialize_field("time", &Time(&self.time))?;
+        out.serialize_field("host", &*self.origin.host)?;
+        out.serialize_field("channel", &*self.origin.channel)?;
+        out.serialize_field("provider", &*self.origin.provider)?;
+        out.serialize_field("event_id", &self.event_id)?;
+        if let Some(level) = self.level {
+            out.serialize_field("level", &level)?;
+        }
+        out.serialize_field("record_id", &self.record_id)?;
+        out.serialize_field("activity_id", &self.activity_id)?;
+        out.serialize_field("fields", &self.fields)?;
+        out.serialize_field("source", &self.source)?;
+        out.end()
+    }
+}
+
+/// A time serialized by [`serialize_time`].
+struct Time<'a>(&'a DateTime<Utc>);
+
+impl Serialize for Time<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_time(self.0, s)
+    }
+}
+
+/// [`Event`] as read from its wire form (each event gets an origin of its own; readers that keep
+/// many events share them through [`super::Origins`]).
+#[derive(Deserialize)]
+struct EventWire {
+    time: DateTime<Utc>,
+    host: String,
+    channel: String,
+    provider: String,
+    event_id: u32,
+    #[serde(default)]
+    level: Option<u8>,
+    #[serde(default)]
+    record_id: Option<u64>,
+    #[serde(default)]
+    activity_id: Option<String>,
+    #[serde(default)]
+    fields: Fields,
+    source: Provenance,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = EventWire::deserialize(d)?;
+        Ok(Event {
+            time: w.time,
+            origin: Origin::new(w.host, w.channel, w.provider),
+            event_id: w.event_id,
+            level: w.level,
+            record_id: w.record_id,
+            activity_id: w.activity_id,
+            fields: w.fields,
+            source: w.source,
+        })
+    }
 }
 
 #[cfg(test)]

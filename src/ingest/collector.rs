@@ -26,6 +26,8 @@ pub struct Collector {
     spool: Option<FileSpool>,
     /// The file's field maps seen so far: events with equal fields share one.
     field_sets: FieldSets,
+    /// The origins of the events kept, so that they share one per kind.
+    origins: crate::event::Origins,
 }
 
 impl Collector {
@@ -43,6 +45,7 @@ impl Collector {
             stopped: None,
             recovered_events: Vec::new(),
             field_sets: FieldSets::default(),
+            origins: crate::event::Origins::default(),
         }
     }
 
@@ -82,6 +85,7 @@ impl Collector {
             let mut event = event;
             event.source.locator = crate::event::Locator::Recovered(event.source.position());
             event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
+            event.origin = self.origins.share(event.origin);
             self.recovered_events.push(event);
         }
     }
@@ -129,10 +133,12 @@ impl Collector {
 
     /// Keep a relevant event (applies the time window).
     pub fn push(&mut self, mut event: Event) {
-        if event.host.trim().is_empty() {
+        if event.host().trim().is_empty() {
             // Some text forms name no computer: keep the events of this file together under a
             // name that says so, rather than an empty host shared by every such file.
-            event.host = format!("unknown host ({})", file_name(&self.report.path)).into();
+            let host = format!("unknown host ({})", file_name(&self.report.path));
+            let (channel, provider) = (event.channel().clone(), event.provider().clone());
+            event.origin = crate::event::Origin::new(host, channel, provider);
         }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);
@@ -156,6 +162,7 @@ impl Collector {
             }
             None => {
                 event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
+                event.origin = self.origins.share(event.origin);
                 self.events.push(event);
             }
         }
@@ -282,9 +289,11 @@ mod tests {
     fn event(host: &str, record: u64, fields: crate::event::Fields) -> Event {
         Event {
             time: parse_system_time("2024-05-14T09:00:00Z").unwrap(),
-            host: host.into(),
-            channel: "Security".into(),
-            provider: "Microsoft-Windows-Security-Auditing".into(),
+            origin: crate::event::Origin::new(
+                host,
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+            ),
             event_id: 4625,
             level: None,
             record_id: Some(record),

@@ -120,11 +120,13 @@ pub fn header<V: DirectValue>(
     })
 }
 
-/// Build the event of a relevant record; `None` when it needs the JSON route.
+/// Build the event of a relevant record, with `origin` (the header's names, shared); `None` when
+/// it needs the JSON route.
 pub fn event<V: DirectValue>(
     shape: &TemplateShape,
     values: &[V],
     header: &DirectHeader,
+    origin: Arc<crate::event::Origin>,
     record_id: u64,
     path: &Arc<str>,
     nested: &mut dyn FnMut(&[u8], PayloadKind) -> Option<Fields>,
@@ -162,9 +164,7 @@ pub fn event<V: DirectValue>(
     let fields = all_fields(shape, values, nested);
     Some(Event {
         time,
-        host: header.host.clone(),
-        channel: header.channel.clone(),
-        provider: header.provider.clone(),
+        origin,
         event_id: header.event_id,
         level,
         record_id: Some(stored_id.unwrap_or(record_id)),

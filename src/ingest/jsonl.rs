@@ -95,9 +95,7 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         let h = split.header;
         c.push(Event {
             time,
-            host: h.host.into(),
-            channel: h.channel.into(),
-            provider: h.provider.into(),
+            origin: crate::event::Origin::new(h.host, h.channel, h.provider),
             event_id: h.event_id,
             level: h.level,
             record_id: h.record_id,
@@ -108,7 +106,12 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         return Ok(());
     }
     let event: Event = serde_json::from_str(text).map_err(|e| format!("not an event: {e}"))?;
-    if c.wants(&event.channel, &event.provider, event.event_id, &event.host) {
+    if c.wants(
+        event.channel(),
+        event.provider(),
+        event.event_id,
+        event.host(),
+    ) {
         c.push(event);
     }
     Ok(())

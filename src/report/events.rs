@@ -28,9 +28,9 @@ pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
     };
     let row = [
         e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        e.host.to_string(),
-        e.channel.to_string(),
-        e.provider.to_string(),
+        e.host().to_string(),
+        e.channel().to_string(),
+        e.provider().to_string(),
         e.event_id.to_string(),
         kind.to_string(),
         e.record_id.map(|r| r.to_string()).unwrap_or_default(),
@@ -72,7 +72,7 @@ pub fn write_terminal_line(e: &Event, style: &Style, out: &mut dyn Write) -> Res
     let head = format!(
         "{}  {:<24} {:>5} {:<34} ",
         e.time.format("%Y-%m-%d %H:%M:%S%.3fZ"),
-        terminal_safe(&e.host),
+        terminal_safe(e.host()),
         e.event_id,
         kind,
     );

@@ -279,9 +279,9 @@ pub fn case_analysis(case: &Case, base: Option<&Path>, pack: &RulePack) -> Resul
     for (i, e) in case.file.events.iter().enumerate() {
         let event = inline_event(e, &file, i as u64 + 1);
         channels
-            .entry(event.host.to_string())
+            .entry(event.host().to_string())
             .or_default()
-            .push(event.channel.to_string());
+            .push(event.channel().to_string());
         events.push(event);
     }
     for l in &case.file.logs {
@@ -328,9 +328,7 @@ fn inline_event(e: &CaseEvent, file: &Arc<str>, n: u64) -> Event {
         .unwrap_or_default();
     Event {
         time,
-        host: e.host.as_str().into(),
-        channel: e.channel.as_str().into(),
-        provider: provider.into(),
+        origin: crate::event::Origin::new(e.host.as_str(), e.channel.as_str(), provider),
         event_id: e.event_id,
         level: e.level,
         record_id: e.record_id.or(Some(n)),

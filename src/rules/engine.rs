@@ -204,7 +204,7 @@ fn server_by_target(analysis: &Analysis, attempt: &Attempt, target: &str) -> Opt
         .filter(|(k, _)| Some(*k) != client.as_ref())
         .find(|(k, _)| **k == t_key || short_name(k) == t_short)
         .and_then(|(_, idx)| idx.first())
-        .map(|&i| analysis.timeline.events[i].host.to_string())
+        .map(|&i| analysis.timeline.events[i].host().to_string())
 }
 
 /// Evaluate `rule` for the prepared attempt (the caller checks [`applicability`] first).
@@ -545,11 +545,11 @@ pub fn event_fits(sel: &EventSelector, e: &Event) -> bool {
 pub(super) fn names_fit(sel: &EventSelector, e: &Event) -> bool {
     sel.channel
         .as_ref()
-        .is_none_or(|c| c.eq_ignore_ascii_case(&e.channel))
+        .is_none_or(|c| c.eq_ignore_ascii_case(e.channel()))
         && sel
             .provider
             .as_ref()
-            .is_none_or(|p| provider_matches(p, &e.provider))
+            .is_none_or(|p| provider_matches(p, e.provider()))
 }
 
 /// Field predicates.

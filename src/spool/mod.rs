@@ -78,7 +78,7 @@ impl Key {
         Key {
             secs: event.time.timestamp(),
             nanos: event.time.timestamp_subsec_nanos(),
-            host: event.host.clone(),
+            host: event.host().clone(),
             path: event.source.path.clone(),
             position: event.source.position(),
             input: input.clone(),

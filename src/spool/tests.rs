@@ -12,9 +12,11 @@ fn event(path: &str, host: &str, second: i64, nanos: u32, record: u64) -> Event 
     fields.insert("Value", FieldValue::UInt(record));
     Event {
         time: Utc.timestamp_opt(1_700_000_000 + second, nanos).unwrap(),
-        host: host.into(),
-        channel: "Microsoft-Windows-TerminalServices-RDPClient/Operational".into(),
-        provider: "Microsoft-Windows-TerminalServices-ClientActiveXCore".into(),
+        origin: crate::event::Origin::new(
+            host,
+            "Microsoft-Windows-TerminalServices-RDPClient/Operational",
+            "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+        ),
         event_id: 1026,
         level: Some(4),
         record_id: Some(record),

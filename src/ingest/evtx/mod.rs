@@ -266,9 +266,11 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
         match evtx_json::fields(&split) {
             Ok(fields) => Some(Box::new(Event {
                 time,
-                host: h.host.as_str().into(),
-                channel: h.channel.as_str().into(),
-                provider: h.provider.as_str().into(),
+                origin: crate::event::Origin::new(
+                    h.host.as_str(),
+                    h.channel.as_str(),
+                    h.provider.as_str(),
+                ),
                 event_id: h.event_id,
                 level: h.level,
                 record_id: Some(h.record_id.unwrap_or(record_id)),

@@ -23,6 +23,8 @@ pub(super) struct ShapeCache {
     in_chunk: Vec<(u32, Context, Option<Arc<TemplateShape>>)>,
     /// The header strings of the file's records.
     strings: evtx_direct::Strings,
+    /// The origins of the file's relevant events, shared by the events of each.
+    origins: crate::event::Origins,
     /// Recent relevance decisions by (channel, provider) pointer and event id: the catalog is
     /// asked once per kind of record, not once per record.
     relevance: Vec<(Arc<str>, Arc<str>, u32, bool)>,
@@ -151,12 +153,23 @@ fn direct_values<V: evtx_direct::DirectValue>(
     let shape = shapes.get(chunk, definition, Context::Record)?;
     let header = evtx_direct::header(&shape, values, &mut shapes.strings)?;
     let event = if shapes.is_relevant(&header) {
+        let origin = shapes
+            .origins
+            .get(&header.host, &header.channel, &header.provider);
         let mut nested = |bytes: &[u8], kind| {
             let (definition, values) = evtx_raw::nested_instance(chunk, bytes)?;
             let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
             evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
         };
-        let event = evtx_direct::event(&shape, values, &header, record_id, path, &mut nested)?;
+        let event = evtx_direct::event(
+            &shape,
+            values,
+            &header,
+            origin,
+            record_id,
+            path,
+            &mut nested,
+        )?;
         Some(Box::new(event))
     } else {
         None

@@ -235,7 +235,7 @@ Event Xml:
         let e = &events[0];
         assert_eq!(e.time.to_rfc3339(), "2020-06-24T23:26:58+00:00");
         assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
-        assert_eq!(&*e.host, "client-machine");
+        assert_eq!(&**e.host(), "client-machine");
         assert_eq!(
             report.time_basis.as_deref(),
             Some("timezone America/New_York")

@@ -211,9 +211,7 @@ impl<'a> Emitter<'a> {
         };
         let event = Event {
             time: time.unwrap_or_default(),
-            host: rec.host.into(),
-            channel: rec.channel.into(),
-            provider: rec.provider.into(),
+            origin: crate::event::Origin::new(rec.host, rec.channel, rec.provider),
             event_id: id,
             level: rec.level,
             record_id: rec.record_id,

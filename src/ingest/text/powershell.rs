@@ -166,7 +166,7 @@ mod tests {
         );
         assert_eq!(events[0].fields["Value"], FieldValue::UInt(2308));
         assert_eq!(
-            &*events[0].channel,
+            &**events[0].channel(),
             "Microsoft-Windows-TerminalServices-RDPClient/Operational"
         );
         assert_eq!(events[0].source.to_string(), "t.txt:3");
@@ -207,7 +207,7 @@ mod tests {
             FieldValue::Text("Disconnect Reason".into())
         );
         assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
-        assert_eq!((&*e.host, e.record_id), ("WS1", Some(42)));
+        assert_eq!((&**e.host(), e.record_id), ("WS1", Some(42)));
         assert_eq!(
             e.activity_id.as_deref(),
             Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}")

@@ -326,9 +326,9 @@ fn expect_read_back(
         };
         assert_eq!(e.time, time);
         if host {
-            assert_eq!(&*e.host, s.host);
+            assert_eq!(&**e.host(), s.host);
         } else {
-            assert!(e.host.starts_with("unknown host ("), "{}", e.host);
+            assert!(e.host().starts_with("unknown host ("), "{}", e.host());
         }
         let want: Fields = s
             .fields

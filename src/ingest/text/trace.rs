@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].event_id, 1024);
         assert_eq!(
-            &*events[0].channel,
+            &**events[0].channel(),
             "Microsoft-Windows-TerminalServices-RDPClient/Operational"
         );
         assert_eq!(events[1].event_id, 1026);

@@ -132,7 +132,7 @@ mod tests {
         let client = &events[0];
         assert_eq!(client.event_id, 1026);
         assert_eq!(client.level, Some(4));
-        assert_eq!(&*client.host, "client01.contoso.com");
+        assert_eq!(&**client.host(), "client01.contoso.com");
         assert_eq!(client.fields["Value"], FieldValue::UInt(2308));
         assert_eq!(client.time.to_rfc3339(), "2025-11-11T11:44:42.951+00:00");
         assert_eq!(client.source.to_string(), "t.txt:1");

@@ -399,9 +399,7 @@ impl Parser {
         let host = host.to_string();
         c.push(Event {
             time,
-            host: host.into(),
-            channel: header.channel.into(),
-            provider: header.provider.into(),
+            origin: crate::event::Origin::new(host, header.channel, header.provider),
             event_id: header.event_id,
             level: p.level.as_deref().and_then(|l| l.trim().parse::<u8>().ok()),
             record_id: p.record_id.as_deref().and_then(parse_number),

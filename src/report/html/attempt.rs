@@ -254,10 +254,10 @@ fn events_table(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
             l.corrected_time.format("%H:%M:%S%.3f"),
             e.time.format("%H:%M:%S%.3f"),
             l.role.as_str(),
-            esc_breakable(&e.host),
+            esc_breakable(e.host()),
             e.event_id,
             esc(kind),
-            esc_breakable(short_channel(&e.channel)),
+            esc_breakable(short_channel(e.channel())),
             esc(&fields_text(e)),
             esc_breakable(&e.source.to_string())
         );

@@ -114,7 +114,7 @@ pub fn timeline(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
                     "{} {} {}\nevent {} {}\n{}\n{}",
                     l.corrected_time.format("%H:%M:%S%.3f"),
                     l.role.as_str(),
-                    e.host,
+                    e.host(),
                     e.event_id,
                     kind,
                     fields,
@@ -143,7 +143,7 @@ fn lane(analysis: &Analysis, a: &Attempt, role: HostRole, i: usize, _height: f64
         .events
         .iter()
         .filter(|l| l.role == role)
-        .map(|l| analysis.timeline.events[l.index].host.as_ref())
+        .map(|l| analysis.timeline.events[l.index].host().as_ref())
         .collect();
     hosts.sort_by_key(|x| host_key(x));
     hosts.dedup_by_key(|x| host_key(x));

@@ -55,14 +55,14 @@ fn analysis(events: Vec<Event>) -> Analysis {
     for e in &events {
         match inputs
             .iter_mut()
-            .find(|i| i.host.as_deref() == Some(&e.host))
+            .find(|i| i.host.as_deref() == Some(e.host()))
         {
-            Some(i) => i.channels.push(e.channel.to_string()),
+            Some(i) => i.channels.push(e.channel().to_string()),
             None => inputs.push(InputReport::synthetic(
-                format!("{}.evtx", e.host),
+                format!("{}.evtx", e.host()),
                 InputFormat::Evtx,
-                &e.host,
-                vec![e.channel.to_string()],
+                e.host(),
+                vec![e.channel().to_string()],
             )),
         }
     }
@@ -401,7 +401,7 @@ fn facts_selector_and_clock_offset() {
     let skewed: Vec<Event> = base()
         .into_iter()
         .map(|mut e| {
-            if &*e.host == "s1" {
+            if &**e.host() == "s1" {
                 e.time -= chrono::Duration::seconds(600);
             }
             e

@@ -74,11 +74,11 @@ fn event_viewer_layout_with_declaration_root_and_rendering_info() {
     let e = &done.events[0];
     assert_eq!(e.event_id, 1026);
     assert_eq!(
-        &*e.provider,
+        &**e.provider(),
         "Microsoft-Windows-TerminalServices-ClientActiveXCore"
     );
-    assert_eq!(&*e.channel, catalog::RDPCLIENT_OPERATIONAL);
-    assert_eq!(&*e.host, "WS-ALICE.contoso.local");
+    assert_eq!(&**e.channel(), catalog::RDPCLIENT_OPERATIONAL);
+    assert_eq!(&**e.host(), "WS-ALICE.contoso.local");
     assert_eq!(e.level, Some(4));
     assert_eq!(e.record_id, Some(311));
     assert_eq!(e.time.to_rfc3339(), "2024-05-14T09:12:05.234567800+00:00");
@@ -94,7 +94,7 @@ fn event_viewer_layout_with_declaration_root_and_rendering_info() {
     assert_eq!(e.source, Provenance::line(Arc::from("mem.xml"), 3));
     let s = &done.events[1];
     assert_eq!(s.event_id, 7036, "Qualifiers ignored");
-    assert_eq!(&*s.provider, "Service Control Manager");
+    assert_eq!(&**s.provider(), "Service Control Manager");
     assert_eq!(s.activity_id, None);
     assert_eq!(s.fields["param2"], FieldValue::Text("running".into()));
     assert_eq!(s.fields["Binary"], FieldValue::Text("540065007200".into()));
@@ -171,7 +171,7 @@ fn rendered_xml_prefixes_double_quotes_entities_and_cdata() {
     assert_eq!(done.events.len(), 1);
     let e = &done.events[0];
     assert_eq!(e.event_id, 303);
-    assert_eq!(&*e.host, "RDGW01.contoso.local");
+    assert_eq!(&**e.host(), "RDGW01.contoso.local");
     assert_eq!(
         e.activity_id.as_deref(),
         Some("{d1e2f3a4-0000-4000-8000-00000000abcd}")
@@ -206,7 +206,7 @@ fn data_shapes_null_unnamed_binary_and_user_data_wrapper() {
     );
     assert_eq!(done.events.len(), 2);
     let t = &done.events[0];
-    assert_eq!(&*t.provider, "TermDD", "EventSourceName fallback");
+    assert_eq!(&**t.provider(), "TermDD", "EventSourceName fallback");
     assert_eq!(t.event_id, 56);
     assert_eq!(t.record_id, None);
     assert_eq!(

@@ -1,0 +1,129 @@
+//! Who logged an event: its host, channel and provider, held once for the events that share them.
+//!
+//! Takes: the three names as a reader finds them (already shared `Arc<str>`s).
+//! Produces: [`Origin`], which an [`super::Event`] holds behind one pointer, and [`Origins`], the
+//! small per-reader set that hands every event of a kind the same `Arc<Origin>`.
+//!
+//! A run keeps every relevant event in memory (hundreds of thousands for a busy server), and the
+//! events of a file almost always share these three names: one pointer per event instead of three
+//! wide ones is 40 bytes less per event.
+
+use std::sync::Arc;
+
+/// The machine, log and provider an event came from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    /// The `Computer` field: the machine that logged the event.
+    pub host: Arc<str>,
+    /// The event log channel, e.g. `Microsoft-Windows-TerminalServices-RDPClient/Operational`.
+    pub channel: Arc<str>,
+    /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
+    pub provider: Arc<str>,
+}
+
+impl Origin {
+    /// A new origin of its own (readers share theirs through [`Origins`]).
+    pub fn new(
+        host: impl Into<Arc<str>>,
+        channel: impl Into<Arc<str>>,
+        provider: impl Into<Arc<str>>,
+    ) -> Arc<Origin> {
+        Arc::new(Origin {
+            host: host.into(),
+            channel: channel.into(),
+            provider: provider.into(),
+        })
+    }
+}
+
+/// The origins a reader met most recently, so that its events of one kind share one
+/// [`Origin`]. Looked up by pointer first (a reader's names are shared already), then by text.
+#[derive(Clone, Debug, Default)]
+pub struct Origins {
+    recent: Vec<Arc<Origin>>,
+}
+
+/// How many origins [`Origins`] keeps (a file rarely has more than a handful).
+const RECENT_ORIGINS: usize = 32;
+
+impl Origins {
+    /// The shared origin for these names.
+    pub fn get(&mut self, host: &Arc<str>, channel: &Arc<str>, provider: &Arc<str>) -> Arc<Origin> {
+        let same_pointers = |o: &Origin| {
+            Arc::ptr_eq(&o.host, host)
+                && Arc::ptr_eq(&o.channel, channel)
+                && Arc::ptr_eq(&o.provider, provider)
+        };
+        let same_text =
+            |o: &Origin| o.host == *host && o.channel == *channel && o.provider == *provider;
+        self.find(same_pointers)
+            .or_else(|| self.find(same_text))
+            .unwrap_or_else(|| {
+                self.remember(Arc::new(Origin {
+                    host: host.clone(),
+                    channel: channel.clone(),
+                    provider: provider.clone(),
+                }))
+            })
+    }
+
+    /// The shared origin equal to `origin` (`origin` itself when it is new): for readers that
+    /// build an origin per event, so that the events kept share one.
+    pub fn share(&mut self, origin: Arc<Origin>) -> Arc<Origin> {
+        let same = |o: &Origin| std::ptr::eq(o, &*origin);
+        let equal = |o: &Origin| *o == *origin;
+        match self.find(same).or_else(|| self.find(equal)) {
+            Some(shared) => shared,
+            None => self.remember(origin),
+        }
+    }
+
+    /// The most recent origin that `matches`, made the most recent.
+    fn find(&mut self, matches: impl Fn(&Origin) -> bool) -> Option<Arc<Origin>> {
+        let i = self.recent.iter().rposition(|o| matches(o))?;
+        let last = self.recent.len() - 1;
+        self.recent.swap(i, last);
+        Some(self.recent[last].clone())
+    }
+
+    fn remember(&mut self, origin: Arc<Origin>) -> Arc<Origin> {
+        if self.recent.len() >= RECENT_ORIGINS {
+            self.recent.remove(0);
+        }
+        self.recent.push(origin.clone());
+        origin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_names_share_one_origin_whether_or_not_their_texts_are_shared() {
+        let mut origins = Origins::default();
+        let (h, c, p): (Arc<str>, Arc<str>, Arc<str>) = ("h".into(), "c".into(), "p".into());
+        let first = origins.get(&h, &c, &p);
+        assert!(Arc::ptr_eq(&first, &origins.get(&h, &c, &p)));
+        let copies = origins.get(&"h".into(), &"c".into(), &"p".into());
+        assert!(Arc::ptr_eq(&first, &copies), "same text, other pointers");
+        assert!(Arc::ptr_eq(
+            &first,
+            &origins.share(Origin::new("h", "c", "p"))
+        ));
+        let other = origins.share(Origin::new("h", "c", "q"));
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(&*other.provider, "q");
+    }
+
+    #[test]
+    fn the_set_stays_small_and_still_gives_right_origins_past_its_size() {
+        let mut origins = Origins::default();
+        for i in 0..3 * RECENT_ORIGINS {
+            let o = origins.share(Origin::new("h", format!("c{i}"), "p"));
+            assert_eq!(*o.channel, *format!("c{i}"));
+            assert!(origins.recent.len() <= RECENT_ORIGINS);
+        }
+        assert_eq!(&*origins.share(Origin::new("h", "c0", "p")).channel, "c0");
+    }
+}
