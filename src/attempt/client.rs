@@ -51,7 +51,7 @@ pub fn views(events: &[Event]) -> Vec<ClientView> {
         }
         let host = super::host_key(e.host());
         let key = match &e.activity_id {
-            Some(a) if !is_null_guid(a) => a.clone(),
+            Some(a) if !is_null_guid(a) => a.to_string(),
             _ => {
                 let n = sequence.entry(host.clone()).or_insert(0);
                 if e.event_id == 1024 {

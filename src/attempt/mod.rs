@@ -333,7 +333,7 @@ pub(crate) mod tests_support {
             event_id: id,
             level: None,
             record_id: Some(secs.unsigned_abs()),
-            activity_id: activity.map(str::to_string),
+            activity_id: activity.map(Arc::from),
             fields,
             source: Provenance::record(Arc::from(format!("{host}.evtx")), secs.unsigned_abs()),
         }

@@ -95,7 +95,7 @@ fn host_views(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
 
 /// One view per RdpCoreTS TCP 131, with the other RdpCoreTS events of its ActivityID.
 fn corets_anchors(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
-    let mut by_activity: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_activity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut views = Vec::new();
     for &i in indices {
         let e = &events[i];
@@ -103,7 +103,7 @@ fn corets_anchors(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
             continue;
         }
         if let Some(a) = &e.activity_id {
-            by_activity.entry(a.clone()).or_default().push(i);
+            by_activity.entry(&**a).or_default().push(i);
         }
     }
     for &i in indices {
@@ -117,7 +117,7 @@ fn corets_anchors(events: &[Event], indices: &[usize]) -> Vec<ServerView> {
         }
         let (address, port) = split_address(e.field_text("ClientIP").as_deref());
         let mut members = vec![i];
-        if let Some(group) = e.activity_id.as_ref().and_then(|a| by_activity.get(a)) {
+        if let Some(group) = e.activity_id.as_deref().and_then(|a| by_activity.get(a)) {
             members.extend(group.iter().copied().filter(|&j| j != i));
         }
         views.push(new_view(e, members, address, port));

@@ -46,7 +46,7 @@ pub struct Event {
     /// The EventRecordID, when the source has one.
     pub record_id: Option<u64>,
     /// `System/Correlation/@ActivityID`, lower case with braces, when present.
-    pub activity_id: Option<String>,
+    pub activity_id: Option<Arc<str>>,
     /// EventData / UserData fields by name (UserData's wrapper element is dropped).
     pub fields: Fields,
     /// Where the event was read from.
@@ -242,7 +242,7 @@ mod tests {
         // A run holds every relevant event (hundreds of thousands for a busy server): each byte
         // here is a byte per event. 168 before the origin was shared.
         assert!(
-            std::mem::size_of::<Event>() <= 128,
+            std::mem::size_of::<Event>() <= 120,
             "{}",
             std::mem::size_of::<Event>()
         );

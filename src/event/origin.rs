@@ -38,13 +38,19 @@ impl Origin {
 
 /// The origins a reader met most recently, so that its events of one kind share one
 /// [`Origin`]. Looked up by pointer first (a reader's names are shared already), then by text.
+/// Also the activity ids met most recently ([`Origins::share_activity`]): the events of one
+/// connection repeat theirs.
 #[derive(Clone, Debug, Default)]
 pub struct Origins {
     recent: Vec<Arc<Origin>>,
+    activities: Vec<Arc<str>>,
 }
 
 /// How many origins [`Origins`] keeps (a file rarely has more than a handful).
 const RECENT_ORIGINS: usize = 32;
+
+/// How many activity ids [`Origins`] keeps (connections whose events interleave).
+const RECENT_ACTIVITIES: usize = 16;
 
 impl Origins {
     /// The shared origin for these names.
@@ -76,6 +82,21 @@ impl Origins {
             Some(shared) => shared,
             None => self.remember(origin),
         }
+    }
+
+    /// The shared text equal to `activity` (`activity` itself when it is new).
+    pub fn share_activity(&mut self, activity: Option<Arc<str>>) -> Option<Arc<str>> {
+        let activity = activity?;
+        if let Some(i) = self.activities.iter().rposition(|a| *a == activity) {
+            let last = self.activities.len() - 1;
+            self.activities.swap(i, last);
+            return Some(self.activities[last].clone());
+        }
+        if self.activities.len() >= RECENT_ACTIVITIES {
+            self.activities.remove(0);
+        }
+        self.activities.push(activity.clone());
+        Some(activity)
     }
 
     /// The most recent origin that `matches`, made the most recent.
@@ -114,6 +135,21 @@ mod tests {
         let other = origins.share(Origin::new("h", "c", "q"));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(&*other.provider, "q");
+    }
+
+    #[test]
+    fn equal_activity_ids_share_one_text() {
+        let mut origins = Origins::default();
+        let first = origins.share_activity(Some("{a}".into())).unwrap();
+        let again = origins.share_activity(Some("{a}".into())).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let other = origins.share_activity(Some("{b}".into())).unwrap();
+        assert_eq!(&*other, "{b}");
+        assert_eq!(origins.share_activity(None), None);
+        for i in 0..3 * RECENT_ACTIVITIES {
+            origins.share_activity(Some(format!("{{{i}}}").into()));
+            assert!(origins.activities.len() <= RECENT_ACTIVITIES);
+        }
     }
 
     #[test]

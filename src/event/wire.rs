@@ -11,6 +11,7 @@
 use super::{Event, Fields, Origin, Provenance};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::sync::Arc;
 
 /// Longest time [`rfc3339`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
 const TIME_LEN: usize = 30;
@@ -129,7 +130,7 @@ struct EventWire {
     #[serde(default)]
     record_id: Option<u64>,
     #[serde(default)]
-    activity_id: Option<String>,
+    activity_id: Option<Arc<str>>,
     #[serde(default)]
     fields: Fields,
     source: Provenance,

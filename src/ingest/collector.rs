@@ -26,7 +26,7 @@ pub struct Collector {
     spool: Option<FileSpool>,
     /// The file's field maps seen so far: events with equal fields share one.
     field_sets: FieldSets,
-    /// The origins of the events kept, so that they share one per kind.
+    /// The origins and activity ids of the events kept, so that they share one of each.
     origins: crate::event::Origins,
 }
 
@@ -84,8 +84,7 @@ impl Collector {
         if !(before || after) {
             let mut event = event;
             event.source.locator = crate::event::Locator::Recovered(event.source.position());
-            event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
-            event.origin = self.origins.share(event.origin);
+            self.share(&mut event);
             self.recovered_events.push(event);
         }
     }
@@ -161,13 +160,20 @@ impl Collector {
                 }
             }
             None => {
-                event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
-                event.origin = self.origins.share(event.origin);
+                self.share(&mut event);
                 self.events.push(event);
             }
         }
         self.report.relevant += 1;
         true
+    }
+
+    /// Let an event kept share its field map, origin and activity id with the file's events that
+    /// have equal ones.
+    fn share(&mut self, event: &mut Event) {
+        event.fields = self.field_sets.share(std::mem::take(&mut event.fields));
+        event.origin = self.origins.share(event.origin.clone());
+        event.activity_id = self.origins.share_activity(event.activity_id.take());
     }
 
     /// Count a record that could not be parsed.

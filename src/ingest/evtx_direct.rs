@@ -168,7 +168,7 @@ pub fn event<V: DirectValue>(
         event_id: header.event_id,
         level,
         record_id: Some(stored_id.unwrap_or(record_id)),
-        activity_id,
+        activity_id: activity_id.map(Arc::from),
         fields: fields?,
         source: Provenance::record(path.clone(), record_id),
     })

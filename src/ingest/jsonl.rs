@@ -99,7 +99,7 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
             event_id: h.event_id,
             level: h.level,
             record_id: h.record_id,
-            activity_id: h.activity_id,
+            activity_id: h.activity_id.map(Into::into),
             fields,
             source: Provenance::line(source.display.clone(), number),
         });

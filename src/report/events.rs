@@ -34,7 +34,7 @@ pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
         e.event_id.to_string(),
         kind.to_string(),
         e.record_id.map(|r| r.to_string()).unwrap_or_default(),
-        e.activity_id.clone().unwrap_or_default(),
+        e.activity_id.as_deref().unwrap_or_default().to_string(),
         fields_text(e),
         e.source.path.to_string(),
         position,

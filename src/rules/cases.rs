@@ -332,7 +332,7 @@ fn inline_event(e: &CaseEvent, file: &Arc<str>, n: u64) -> Event {
         event_id: e.event_id,
         level: e.level,
         record_id: e.record_id.or(Some(n)),
-        activity_id: e.activity_id.clone(),
+        activity_id: e.activity_id.as_deref().map(Into::into),
         fields: e.fields.0.iter().cloned().collect(),
         source: e
             .source

@@ -274,7 +274,7 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
                 event_id: h.event_id,
                 level: h.level,
                 record_id: Some(h.record_id.unwrap_or(record_id)),
-                activity_id: h.activity_id.clone(),
+                activity_id: h.activity_id.as_deref().map(Arc::from),
                 fields,
                 source: Provenance::record(path.clone(), record_id),
             })),

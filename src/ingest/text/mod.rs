@@ -215,7 +215,7 @@ impl<'a> Emitter<'a> {
             event_id: id,
             level: rec.level,
             record_id: rec.record_id,
-            activity_id: rec.activity_id,
+            activity_id: rec.activity_id.map(Into::into),
             fields,
             source: Provenance::line(self.path.clone(), rec.line),
         };

@@ -403,7 +403,11 @@ impl Parser {
             event_id: header.event_id,
             level: p.level.as_deref().and_then(|l| l.trim().parse::<u8>().ok()),
             record_id: p.record_id.as_deref().and_then(parse_number),
-            activity_id: p.activity_id.as_deref().and_then(normalize_guid),
+            activity_id: p
+                .activity_id
+                .as_deref()
+                .and_then(normalize_guid)
+                .map(Into::into),
             fields: p.fields,
             source: Provenance::line(self.path.clone(), p.line),
         });
