@@ -300,7 +300,7 @@ fn evidence(analysis: &Analysis, m: &engine::Match) -> Evidence {
         time: m.corrected_time,
         logged_time: e.time,
         record_id: e.record_id,
-        source: e.source.clone(),
+        source: e.source(),
         summary: fields_text(e),
     }
 }

@@ -108,7 +108,7 @@ fn three_host_client_side_of_the_failed_attempt() {
     );
     assert_eq!(last.time.to_rfc3339(), "2024-05-14T09:12:05.330500+00:00");
     // Event Viewer layout: declaration on line 1, <Events> on line 2, one event per line.
-    assert_eq!(last.source.position(), 14);
+    assert_eq!(last.source().position(), 14);
     assert!(
         !last.fields.contains_key("Message"),
         "RenderingInfo is not a field"
@@ -280,7 +280,7 @@ fn three_host_gateway_and_session_host_sides() {
         started[2].field("Binary"),
         Some(FieldValue::Text(_))
     ));
-    assert_eq!(started[2].source.position(), 5);
+    assert_eq!(started[2].source().position(), 5);
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn server_only_failed_logon_has_typed_fields() {
     assert_eq!(f.level, Some(0));
     assert_eq!(f.record_id, Some(30994));
     // The indented export: provenance is the line of the `<Event` start tag.
-    assert_eq!(f.source.position(), 144);
+    assert_eq!(f.source().position(), 144);
 
     let core = file(&done, "server-rdpcorets.xml");
     let bad_password = with_id(core, 140);

@@ -431,8 +431,12 @@ pub fn assemble(
     attempts
 }
 
-fn first_source<'e>(events: &'e [Event], a: &Attempt) -> Option<&'e crate::event::Provenance> {
-    a.events.first().map(|l| &events[l.index].source)
+/// The file and place of an attempt's first event (ordered as its [`crate::event::Provenance`]).
+fn first_source<'e>(events: &'e [Event], a: &Attempt) -> Option<(&'e str, crate::event::Locator)> {
+    a.events.first().map(|l| {
+        let e = &events[l.index];
+        (&**e.path(), e.locator)
+    })
 }
 
 fn build_attempt(events: &[Event], parts: &outcome::Parts<'_>, offsets: &Offsets) -> Attempt {

@@ -66,7 +66,7 @@ impl Timeline {
             .map(|run| {
                 let name = run
                     .first()
-                    .map_or_else(|| Arc::from(""), |e| e.source.path.clone());
+                    .map_or_else(|| Arc::from(""), |e| e.path().clone());
                 (name, run)
             })
             .collect();
@@ -299,7 +299,7 @@ pub fn correlate(timeline: &Timeline, options: &AttemptOptions) -> Correlation {
 #[cfg(test)]
 pub(crate) mod tests_support {
     //! Builders for attempt tests.
-    use crate::event::{Event, FieldValue, Fields, Provenance};
+    use crate::event::{Event, FieldValue, Fields};
     use std::sync::Arc;
 
     /// An event on `host` in `channel` (or `channel:provider`), `secs` after a fixed base time.
@@ -329,13 +329,18 @@ pub(crate) mod tests_support {
             .collect();
         Event {
             time: base + chrono::Duration::seconds(secs),
-            origin: crate::event::Origin::new(host, channel, provider),
+            origin: crate::event::Origin::new(
+                host,
+                channel,
+                provider,
+                Arc::from(format!("{host}.evtx")),
+            ),
             event_id: id,
             level: None,
             record_id: Some(secs.unsigned_abs()),
             activity_id: activity.map(Arc::from),
             fields,
-            source: Provenance::record(Arc::from(format!("{host}.evtx")), secs.unsigned_abs()),
+            locator: crate::event::Locator::Record(secs.unsigned_abs()),
         }
     }
 }

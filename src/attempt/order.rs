@@ -56,8 +56,8 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
         keys.extend(run.iter().enumerate().map(|(i, e)| SortKey {
             time: e.time,
             host: hosts.id(e.host()),
-            path: paths.id(&e.source.path),
-            position: e.source.position(),
+            path: paths.id(e.path()),
+            position: e.position(),
             run: r as u32,
             index: i as u32,
         }));
@@ -237,7 +237,10 @@ mod tests {
         .map(|(n, (file, host, secs))| {
             let mut e = ev(host, "Security", 4624 + n as u32, secs, None, &[]);
             let path = if file == 1 { "y.evtx" } else { "x.evtx" };
-            e.source = crate::event::Provenance::record(Arc::from(path), secs as u64);
+            e.set_source(crate::event::Provenance::record(
+                Arc::from(path),
+                secs as u64,
+            ));
             (file, e)
         })
         .collect()

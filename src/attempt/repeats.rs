@@ -55,10 +55,10 @@ mod tests {
     fn at(file: &str, record: Option<u64>, id: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
         let mut e = ev("srv", "Security", id, secs, None, fields);
         e.record_id = record;
-        e.source = match record {
+        e.set_source(match record {
             Some(r) => Provenance::record(file.into(), r),
             None => Provenance::line(file.into(), secs as u64 + 1),
-        };
+        });
         e
     }
 
@@ -79,7 +79,7 @@ mod tests {
             events.len(),
             |i| &events[i],
             |i| (events[i].time, 0),
-            |i| &events[i].source.path,
+            |i| events[i].path(),
         )
     }
 
@@ -109,7 +109,7 @@ mod tests {
             at("b.evtx", Some(7), 4625, 5, &[]),
         ];
         let tick = |i: usize| (events[i].time, i as u32);
-        let (keep, repeats) = find(2, |i| &events[i], tick, |i| &events[i].source.path);
+        let (keep, repeats) = find(2, |i| &events[i], tick, |i| events[i].path());
         assert_eq!(keep, [true, true]);
         assert!(repeats.is_empty());
         let later = [

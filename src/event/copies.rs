@@ -37,7 +37,7 @@ impl Event {
             (Some(a), Some(b)) => same_kind && a == b,
             (None, None) => {
                 same_kind
-                    && earlier.source.path != self.source.path
+                    && earlier.path() != self.path()
                     && earlier.provider() == self.provider()
                     && earlier.activity_id == self.activity_id
                     && earlier.level == self.level
@@ -64,10 +64,10 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
     let mut matched: Vec<Vec<&str>> = vec![Vec::new(); group.len()];
     for recovered in [false, true] {
         for (i, event) in group.iter().enumerate() {
-            if event.source.is_recovered() != recovered {
+            if matches!(event.locator, super::Locator::Recovered(_)) != recovered {
                 continue;
             }
-            let path = &*event.source.path;
+            let path = &**event.path();
             let candidates = kept
                 .entry((&**event.channel(), event.event_id, event.record_id))
                 .or_default();
@@ -89,7 +89,7 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
 
 /// False when no two events of `group` can be copies of one record (see [`may_hold_copies`]).
 fn may_hold_copies(group: &[&Event]) -> bool {
-    may_hold_copies_by(group, |e| e.record_id, |e| &e.source.path)
+    may_hold_copies_by(group, |e| e.record_id, |e| e.path())
 }
 
 /// False when no two of `items` (events of one time and host, told by their record id and the
@@ -158,7 +158,7 @@ impl Repeats {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, FieldValue, Fields, Origin, Provenance};
+    use crate::event::{Event, FieldValue, Fields, Locator, Origin};
 
     /// An event of host `srv` in Security, at second `secs`, from `file`, with `record` (a line
     /// number instead when `None`).
@@ -166,10 +166,11 @@ mod tests {
         let base: chrono::DateTime<chrono::Utc> = "2024-05-14T09:00:00Z".parse().unwrap();
         Event {
             time: base + chrono::Duration::seconds(secs),
-            origin: crate::event::Origin::new(
+            origin: Origin::new(
                 "srv",
                 "Security",
                 "Microsoft-Windows-Security-Auditing",
+                file,
             ),
             event_id: id,
             level: None,
@@ -179,9 +180,9 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), FieldValue::from_text(v)))
                 .collect::<Fields>(),
-            source: match record {
-                Some(r) => Provenance::record(file.into(), r),
-                None => Provenance::line(file.into(), 1),
+            locator: match record {
+                Some(r) => Locator::Record(r),
+                None => Locator::Line(1),
             },
         }
     }
@@ -199,12 +200,12 @@ mod tests {
         assert!(!at("b.xml", Some(7), 4625, 6, &[]).is_copy_of(&first));
         let copy = at("b.xml", Some(7), 4625, 5, &[]);
         let other_host = Event {
-            origin: Origin::new("srv2", copy.channel().clone(), copy.provider().clone()),
+            origin: Origin::new("srv2", "Security", copy.provider().clone(), "b.xml"),
             ..copy.clone()
         };
         assert!(!other_host.is_copy_of(&first));
         let other_channel = Event {
-            origin: Origin::new(copy.host().clone(), "System", copy.provider().clone()),
+            origin: Origin::new("srv", "System", copy.provider().clone(), "b.xml"),
             ..copy
         };
         assert!(!other_channel.is_copy_of(&first));
@@ -213,15 +214,13 @@ mod tests {
     #[test]
     fn a_live_record_is_kept_before_its_copy_recovered_from_another_files_slack() {
         let mut stale = at("a-other-log.evtx", Some(7), 7036, 5, &[]);
-        stale.source.locator = crate::event::Locator::Recovered(7);
+        stale.locator = Locator::Recovered(7);
         let live = at("b-system.evtx", Some(7), 7036, 5, &[]);
-        let stale_too = Event {
-            source: crate::event::Provenance {
-                path: "c.evtx".into(),
-                locator: crate::event::Locator::Recovered(7),
-            },
-            ..stale.clone()
-        };
+        let mut stale_too = stale.clone();
+        stale_too.set_source(crate::event::Provenance {
+            path: "c.evtx".into(),
+            locator: Locator::Recovered(7),
+        });
         let group = [&stale, &live, &stale_too];
         assert_eq!(super::copies_in_group(&group), [Some(1), None, Some(1)]);
         // Without a live copy, the first recovered one is kept.

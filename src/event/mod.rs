@@ -37,7 +37,8 @@ pub use origin::{Origin, Origins};
 pub struct Event {
     /// When the event was logged, in UTC, by the logging host's own clock (not corrected).
     pub time: DateTime<Utc>,
-    /// The host, channel and provider (shared: a file's events repeat them; see [`Origins`]).
+    /// The host, channel, provider and input file (shared: a file's events repeat them; see
+    /// [`Origins`]).
     pub origin: Arc<Origin>,
     /// The event id (without qualifiers).
     pub event_id: u32,
@@ -49,8 +50,8 @@ pub struct Event {
     pub activity_id: Option<Arc<str>>,
     /// EventData / UserData fields by name (UserData's wrapper element is dropped).
     pub fields: Fields,
-    /// Where the event was read from.
-    pub source: Provenance,
+    /// Where in its file ([`Origin::path`]) the event was read from (see [`Event::source`]).
+    pub locator: Locator,
 }
 
 impl Event {
@@ -67,6 +68,36 @@ impl Event {
     /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
     pub fn provider(&self) -> &Arc<str> {
         &self.origin.provider
+    }
+
+    /// The input file the event was read from.
+    pub fn path(&self) -> &Arc<str> {
+        &self.origin.path
+    }
+
+    /// Where the event was read from: its file and record or line.
+    pub fn source(&self) -> Provenance {
+        Provenance {
+            path: self.origin.path.clone(),
+            locator: self.locator,
+        }
+    }
+
+    /// Move the event to `source` (another file, record or line).
+    pub fn set_source(&mut self, source: Provenance) {
+        let o = &self.origin;
+        self.origin = Origin::new(
+            o.host.clone(),
+            o.channel.clone(),
+            o.provider.clone(),
+            source.path,
+        );
+        self.locator = source.locator;
+    }
+
+    /// The record number or line, for sorting (see [`Provenance::position`]).
+    pub fn position(&self) -> u64 {
+        self.locator.position()
     }
 
     /// The field `name`, if present and not null.
@@ -98,9 +129,9 @@ impl Event {
     pub fn sort_key(&self) -> (DateTime<Utc>, &str, &str, u64) {
         (
             self.time,
-            self.host(),
-            &self.source.path,
-            self.source.position(),
+            &self.origin.host,
+            &self.origin.path,
+            self.position(),
         )
     }
 }
@@ -126,6 +157,15 @@ pub enum Locator {
     Recovered(u64),
 }
 
+impl Locator {
+    /// The record number or line, for sorting.
+    pub fn position(&self) -> u64 {
+        match *self {
+            Locator::Record(n) | Locator::Line(n) | Locator::Recovered(n) => n,
+        }
+    }
+}
+
 impl Provenance {
     /// Provenance pointing at a record.
     pub fn record(path: Arc<str>, record: u64) -> Self {
@@ -145,9 +185,7 @@ impl Provenance {
 
     /// The record number or line, for sorting.
     pub fn position(&self) -> u64 {
-        match self.locator {
-            Locator::Record(n) | Locator::Line(n) | Locator::Recovered(n) => n,
-        }
+        self.locator.position()
     }
 
     /// True for a record carved from unallocated space ([`Locator::Recovered`]).
@@ -182,18 +220,27 @@ struct ProvenanceWire<P> {
 
 impl Serialize for Provenance {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (record, line) = match self.locator {
-            Locator::Record(n) | Locator::Recovered(n) => (Some(n), None),
-            Locator::Line(n) => (None, Some(n)),
-        };
-        ProvenanceWire {
-            path: &*self.path,
-            record,
-            line,
-            recovered: self.is_recovered(),
-        }
-        .serialize(s)
+        serialize_source(&self.path, self.locator, s)
     }
+}
+
+/// A [`Provenance`]'s wire form from its parts (an event holds them apart).
+fn serialize_source<S: serde::Serializer>(
+    path: &str,
+    locator: Locator,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let (record, line) = match locator {
+        Locator::Record(n) | Locator::Recovered(n) => (Some(n), None),
+        Locator::Line(n) => (None, Some(n)),
+    };
+    ProvenanceWire {
+        path,
+        record,
+        line,
+        recovered: matches!(locator, Locator::Recovered(_)),
+    }
+    .serialize(s)
 }
 
 impl<'de> Deserialize<'de> for Provenance {
@@ -227,13 +274,14 @@ mod tests {
                 "client01",
                 "Microsoft-Windows-TerminalServices-RDPClient/Operational",
                 "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+                Arc::from("c.evtx"),
             ),
             event_id: 1026,
             level: Some(4),
             record_id: Some(7),
             activity_id: Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}".into()),
             fields,
-            source: Provenance::record(Arc::from("c.evtx"), 7),
+            locator: crate::event::Locator::Record(7),
         }
     }
 
@@ -242,7 +290,7 @@ mod tests {
         // A run holds every relevant event (hundreds of thousands for a busy server): each byte
         // here is a byte per event. 168 before the origin was shared.
         assert!(
-            std::mem::size_of::<Event>() <= 120,
+            std::mem::size_of::<Event>() <= 104,
             "{}",
             std::mem::size_of::<Event>()
         );

@@ -1,6 +1,7 @@
-//! Who logged an event: its host, channel and provider, held once for the events that share them.
+//! Who logged an event and where it was read: its host, channel, provider and input file, held
+//! once for the events that share them.
 //!
-//! Takes: the three names as a reader finds them (already shared `Arc<str>`s).
+//! Takes: the four names as a reader finds them (already shared `Arc<str>`s).
 //! Produces: [`Origin`], which an [`super::Event`] holds behind one pointer, and [`Origins`], the
 //! small per-reader set that hands every event of a kind the same `Arc<Origin>`.
 //!
@@ -10,7 +11,7 @@
 
 use std::sync::Arc;
 
-/// The machine, log and provider an event came from.
+/// The machine, log, provider and input file an event came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin {
     /// The `Computer` field: the machine that logged the event.
@@ -19,6 +20,8 @@ pub struct Origin {
     pub channel: Arc<str>,
     /// The provider name, e.g. `Microsoft-Windows-TerminalServices-ClientActiveXCore`.
     pub provider: Arc<str>,
+    /// The input file as given or discovered.
+    pub path: Arc<str>,
 }
 
 impl Origin {
@@ -27,11 +30,13 @@ impl Origin {
         host: impl Into<Arc<str>>,
         channel: impl Into<Arc<str>>,
         provider: impl Into<Arc<str>>,
+        path: impl Into<Arc<str>>,
     ) -> Arc<Origin> {
         Arc::new(Origin {
             host: host.into(),
             channel: channel.into(),
             provider: provider.into(),
+            path: path.into(),
         })
     }
 }
@@ -53,15 +58,18 @@ const RECENT_ORIGINS: usize = 32;
 const RECENT_ACTIVITIES: usize = 16;
 
 impl Origins {
-    /// The shared origin for these names.
-    pub fn get(&mut self, host: &Arc<str>, channel: &Arc<str>, provider: &Arc<str>) -> Arc<Origin> {
+    /// The shared origin for these names (`names`: host, channel, provider; `path`: the file).
+    pub fn get(&mut self, names: [&Arc<str>; 3], path: &Arc<str>) -> Arc<Origin> {
+        let [host, channel, provider] = names;
         let same_pointers = |o: &Origin| {
             Arc::ptr_eq(&o.host, host)
                 && Arc::ptr_eq(&o.channel, channel)
                 && Arc::ptr_eq(&o.provider, provider)
+                && Arc::ptr_eq(&o.path, path)
         };
-        let same_text =
-            |o: &Origin| o.host == *host && o.channel == *channel && o.provider == *provider;
+        let same_text = |o: &Origin| {
+            o.host == *host && o.channel == *channel && o.provider == *provider && o.path == *path
+        };
         self.find(same_pointers)
             .or_else(|| self.find(same_text))
             .unwrap_or_else(|| {
@@ -69,6 +77,7 @@ impl Origins {
                     host: host.clone(),
                     channel: channel.clone(),
                     provider: provider.clone(),
+                    path: path.clone(),
                 }))
             })
     }
@@ -123,18 +132,19 @@ mod tests {
     #[test]
     fn equal_names_share_one_origin_whether_or_not_their_texts_are_shared() {
         let mut origins = Origins::default();
-        let (h, c, p): (Arc<str>, Arc<str>, Arc<str>) = ("h".into(), "c".into(), "p".into());
-        let first = origins.get(&h, &c, &p);
-        assert!(Arc::ptr_eq(&first, &origins.get(&h, &c, &p)));
-        let copies = origins.get(&"h".into(), &"c".into(), &"p".into());
+        let [h, c, p, f]: [Arc<str>; 4] = ["h".into(), "c".into(), "p".into(), "f".into()];
+        let first = origins.get([&h, &c, &p], &f);
+        assert!(Arc::ptr_eq(&first, &origins.get([&h, &c, &p], &f)));
+        let copies = origins.get([&"h".into(), &"c".into(), &"p".into()], &"f".into());
         assert!(Arc::ptr_eq(&first, &copies), "same text, other pointers");
-        assert!(Arc::ptr_eq(
-            &first,
-            &origins.share(Origin::new("h", "c", "p"))
-        ));
-        let other = origins.share(Origin::new("h", "c", "q"));
+        let shared = origins.share(Origin::new("h", "c", "p", "f"));
+        assert!(Arc::ptr_eq(&first, &shared));
+        let other = origins.share(Origin::new("h", "c", "q", "f"));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(&*other.provider, "q");
+        let other_file = origins.get([&h, &c, &p], &"g".into());
+        assert!(!Arc::ptr_eq(&first, &other_file));
+        assert_eq!(&*other_file.path, "g");
     }
 
     #[test]
@@ -156,10 +166,13 @@ mod tests {
     fn the_set_stays_small_and_still_gives_right_origins_past_its_size() {
         let mut origins = Origins::default();
         for i in 0..3 * RECENT_ORIGINS {
-            let o = origins.share(Origin::new("h", format!("c{i}"), "p"));
+            let o = origins.share(Origin::new("h", format!("c{i}"), "p", "f"));
             assert_eq!(*o.channel, *format!("c{i}"));
             assert!(origins.recent.len() <= RECENT_ORIGINS);
         }
-        assert_eq!(&*origins.share(Origin::new("h", "c0", "p")).channel, "c0");
+        assert_eq!(
+            &*origins.share(Origin::new("h", "c0", "p", "f")).channel,
+            "c0"
+        );
     }
 }

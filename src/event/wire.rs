@@ -102,8 +102,17 @@ impl Serialize for Event {
         out.serialize_field("record_id", &self.record_id)?;
         out.serialize_field("activity_id", &self.activity_id)?;
         out.serialize_field("fields", &self.fields)?;
-        out.serialize_field("source", &self.source)?;
+        out.serialize_field("source", &Source(self))?;
         out.end()
+    }
+}
+
+/// An event's file and locator serialized as a [`Provenance`] is.
+struct Source<'a>(&'a Event);
+
+impl Serialize for Source<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        super::serialize_source(&self.0.origin.path, self.0.locator, s)
     }
 }
 
@@ -141,13 +150,13 @@ impl<'de> Deserialize<'de> for Event {
         let w = EventWire::deserialize(d)?;
         Ok(Event {
             time: w.time,
-            origin: Origin::new(w.host, w.channel, w.provider),
+            origin: Origin::new(w.host, w.channel, w.provider, w.source.path),
             event_id: w.event_id,
             level: w.level,
             record_id: w.record_id,
             activity_id: w.activity_id,
             fields: w.fields,
-            source: w.source,
+            locator: w.source.locator,
         })
     }
 }

@@ -83,7 +83,7 @@ impl Collector {
         let after = self.options.until.is_some_and(|u| event.time > u);
         if !(before || after) {
             let mut event = event;
-            event.source.locator = crate::event::Locator::Recovered(event.source.position());
+            event.locator = crate::event::Locator::Recovered(event.position());
             self.share(&mut event);
             self.recovered_events.push(event);
         }
@@ -136,8 +136,9 @@ impl Collector {
             // Some text forms name no computer: keep the events of this file together under a
             // name that says so, rather than an empty host shared by every such file.
             let host = format!("unknown host ({})", file_name(&self.report.path));
-            let (channel, provider) = (event.channel().clone(), event.provider().clone());
-            event.origin = crate::event::Origin::new(host, channel, provider);
+            let o = &event.origin;
+            let (channel, provider, path) = (o.channel.clone(), o.provider.clone(), o.path.clone());
+            event.origin = crate::event::Origin::new(host, channel, provider, path);
         }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);
@@ -154,7 +155,7 @@ impl Collector {
         match &mut self.spool {
             Some(spool) => {
                 if let Err(error) = spool.push(&event) {
-                    let record = event.source.to_string();
+                    let record = event.source().to_string();
                     self.fail(|| format!("{record}: cannot write the event as JSON: {error}"));
                     return false;
                 }
@@ -299,13 +300,14 @@ mod tests {
                 host,
                 "Security",
                 "Microsoft-Windows-Security-Auditing",
+                "dir/a.jsonl",
             ),
             event_id: 4625,
             level: None,
             record_id: Some(record),
             activity_id: None,
             fields,
-            source: crate::event::Provenance::record("dir/a.jsonl".into(), record),
+            locator: crate::event::Locator::Record(record),
         }
     }
 

@@ -9,7 +9,7 @@
 use super::evtx_raw::RawValue;
 use super::evtx_template::{FieldSlot, PayloadKind, Slot, TemplateShape};
 use super::{normalize_guid, parse_system_time};
-use crate::event::{Event, FieldValue, Fields, Provenance};
+use crate::event::{Event, FieldValue, Fields};
 use evtx::binxml::value_variant::BinXmlValue;
 use std::sync::Arc;
 
@@ -120,15 +120,14 @@ pub fn header<V: DirectValue>(
     })
 }
 
-/// Build the event of a relevant record, with `origin` (the header's names, shared); `None` when
-/// it needs the JSON route.
+/// Build the event of a relevant record, with `origin` (the header's names and the file, shared);
+/// `None` when it needs the JSON route.
 pub fn event<V: DirectValue>(
     shape: &TemplateShape,
     values: &[V],
     header: &DirectHeader,
     origin: Arc<crate::event::Origin>,
     record_id: u64,
-    path: &Arc<str>,
     nested: &mut dyn FnMut(&[u8], PayloadKind) -> Option<Fields>,
 ) -> Option<Event> {
     let time = match shape.time.as_ref()? {
@@ -170,7 +169,7 @@ pub fn event<V: DirectValue>(
         record_id: Some(stored_id.unwrap_or(record_id)),
         activity_id: activity_id.map(Arc::from),
         fields: fields?,
-        source: Provenance::record(path.clone(), record_id),
+        locator: crate::event::Locator::Record(record_id),
     })
 }
 

@@ -7,7 +7,7 @@
 //! provenance they were written with, so verdicts still point at the original file and record).
 
 use super::{Collector, evtx_json};
-use crate::event::{Event, Provenance};
+use crate::event::Event;
 use crate::source::Source;
 use std::io::BufRead;
 
@@ -95,13 +95,18 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         let h = split.header;
         c.push(Event {
             time,
-            origin: crate::event::Origin::new(h.host, h.channel, h.provider),
+            origin: crate::event::Origin::new(
+                h.host,
+                h.channel,
+                h.provider,
+                source.display.clone(),
+            ),
             event_id: h.event_id,
             level: h.level,
             record_id: h.record_id,
             activity_id: h.activity_id.map(Into::into),
             fields,
-            source: Provenance::line(source.display.clone(), number),
+            locator: crate::event::Locator::Line(number),
         });
         return Ok(());
     }

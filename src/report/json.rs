@@ -255,7 +255,7 @@ pub struct LinkedEventJson<'a> {
     activity_id: Option<&'a str>,
     fields: &'a Fields,
     decoded: BTreeMap<String, DecodedCode>,
-    source: &'a Provenance,
+    source: Provenance,
 }
 
 /// Totals over the run.
@@ -315,7 +315,7 @@ pub fn linked_event<'a>(event: &'a Event, link: &LinkedEvent) -> LinkedEventJson
         activity_id: event.activity_id.as_deref(),
         fields: &event.fields,
         decoded: decode::event_codes(event),
-        source: &event.source,
+        source: event.source(),
     }
 }
 

@@ -35,7 +35,8 @@ pub fn evidence_index(analysis: &Analysis, e: &Evidence) -> Option<usize> {
         e.source.position(),
     );
     let i = events.binary_search_by(|x| x.sort_key().cmp(&key)).ok()?;
-    (events[i].source == e.source).then_some(i)
+    let found = &events[i];
+    (*found.path() == e.source.path && found.locator == e.source.locator).then_some(i)
 }
 
 /// The event an evidence line was taken from.

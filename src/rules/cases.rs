@@ -326,17 +326,23 @@ fn inline_event(e: &CaseEvent, file: &Arc<str>, n: u64) -> Event {
     let time = chrono::DateTime::parse_from_rfc3339(e.time.value.trim())
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_default();
+    let source = e
+        .source
+        .clone()
+        .unwrap_or_else(|| Provenance::record(file.clone(), n));
     Event {
         time,
-        origin: crate::event::Origin::new(e.host.as_str(), e.channel.as_str(), provider),
+        origin: crate::event::Origin::new(
+            e.host.as_str(),
+            e.channel.as_str(),
+            provider,
+            source.path,
+        ),
         event_id: e.event_id,
         level: e.level,
         record_id: e.record_id.or(Some(n)),
         activity_id: e.activity_id.as_deref().map(Into::into),
         fields: e.fields.0.iter().cloned().collect(),
-        source: e
-            .source
-            .clone()
-            .unwrap_or_else(|| Provenance::record(file.clone(), n)),
+        locator: source.locator,
     }
 }

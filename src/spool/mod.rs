@@ -79,8 +79,8 @@ impl Key {
             secs: event.time.timestamp(),
             nanos: event.time.timestamp_subsec_nanos(),
             host: event.host().clone(),
-            path: event.source.path.clone(),
-            position: event.source.position(),
+            path: event.path().clone(),
+            position: event.position(),
             input: input.clone(),
             seq,
         }

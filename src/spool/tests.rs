@@ -16,13 +16,14 @@ fn event(path: &str, host: &str, second: i64, nanos: u32, record: u64) -> Event 
             host,
             "Microsoft-Windows-TerminalServices-RDPClient/Operational",
             "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+            path,
         ),
         event_id: 1026,
         level: Some(4),
         record_id: Some(record),
         activity_id: None,
         fields,
-        source: Provenance::record(path.into(), record),
+        locator: crate::event::Locator::Record(record),
     }
 }
 
@@ -49,7 +50,7 @@ fn spooled_lines(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Optio
 fn spooled(files: &[Vec<Event>], options: SpoolOptions) -> (Vec<u8>, Option<String>, Repeats) {
     let named: Vec<(&str, &[Event])> = files
         .iter()
-        .map(|events| (events.first().map_or("", |e| &*e.source.path), &events[..]))
+        .map(|events| (events.first().map_or("", |e| &**e.path()), &events[..]))
         .collect();
     spooled_inputs(&named, options)
 }
@@ -278,7 +279,7 @@ fn copies_of_a_record_are_left_out_as_the_in_memory_timeline_leaves_them_out() {
     let text_event = |path: &str, line: u64, value: u64| {
         let mut e = event(path, "H", 3, 0, value);
         e.record_id = None;
-        e.source = Provenance::line(path.into(), line);
+        e.set_source(Provenance::line(path.into(), line));
         e
     };
     let c = vec![

@@ -33,7 +33,7 @@ mod shapes;
 
 use super::evtx_checks::{BadChunks, ChunkCheck, PaddedFile, header_notes};
 use super::{Collector, IngestOptions, evtx_json};
-use crate::event::{Event, Provenance};
+use crate::event::Event;
 use crate::source::Source;
 pub use chunks::ChunkWalkers;
 use chunks::{BATCH_CHUNKS, ChunkReader};
@@ -270,13 +270,14 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
                     h.host.as_str(),
                     h.channel.as_str(),
                     h.provider.as_str(),
+                    path.clone(),
                 ),
                 event_id: h.event_id,
                 level: h.level,
                 record_id: Some(h.record_id.unwrap_or(record_id)),
                 activity_id: h.activity_id.as_deref().map(Arc::from),
                 fields,
-                source: Provenance::record(path.clone(), record_id),
+                locator: crate::event::Locator::Record(record_id),
             })),
             Err(message) => return Rendered::Bad(record_id, message),
         }

@@ -155,21 +155,13 @@ fn direct_values<V: evtx_direct::DirectValue>(
     let event = if shapes.is_relevant(&header) {
         let origin = shapes
             .origins
-            .get(&header.host, &header.channel, &header.provider);
+            .get([&header.host, &header.channel, &header.provider], path);
         let mut nested = |bytes: &[u8], kind| {
             let (definition, values) = evtx_raw::nested_instance(chunk, bytes)?;
             let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
             evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
         };
-        let event = evtx_direct::event(
-            &shape,
-            values,
-            &header,
-            origin,
-            record_id,
-            path,
-            &mut nested,
-        )?;
+        let event = evtx_direct::event(&shape, values, &header, origin, record_id, &mut nested)?;
         Some(Box::new(event))
     } else {
         None

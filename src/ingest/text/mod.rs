@@ -35,7 +35,7 @@ pub use detect::detect;
 pub use time::TimeZoneSpec;
 
 use super::{Collector, IngestOptions};
-use crate::event::{Event, Fields, Provenance, catalog};
+use crate::event::{Event, Fields, catalog};
 use crate::source::{InputFormat, Source};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -211,13 +211,18 @@ impl<'a> Emitter<'a> {
         };
         let event = Event {
             time: time.unwrap_or_default(),
-            origin: crate::event::Origin::new(rec.host, rec.channel, rec.provider),
+            origin: crate::event::Origin::new(
+                rec.host,
+                rec.channel,
+                rec.provider,
+                self.path.clone(),
+            ),
             event_id: id,
             level: rec.level,
             record_id: rec.record_id,
             activity_id: rec.activity_id.map(Into::into),
             fields,
-            source: Provenance::line(self.path.clone(), rec.line),
+            locator: crate::event::Locator::Line(rec.line),
         };
         match (time, rec.when) {
             (None, When::Stamp(stamp, _)) => self.held.push((event, stamp)),
@@ -251,7 +256,7 @@ impl<'a> Emitter<'a> {
                     self.collector.push(event);
                 }
                 Err(why) => {
-                    let line = event.source.position();
+                    let line = event.position();
                     self.collector
                         .fail(|| format!("line {line}: the date of this record ({why})"));
                 }

@@ -169,7 +169,7 @@ mod tests {
             &**events[0].channel(),
             "Microsoft-Windows-TerminalServices-RDPClient/Operational"
         );
-        assert_eq!(events[0].source.to_string(), "t.txt:3");
+        assert_eq!(events[0].source().to_string(), "t.txt:3");
         assert_eq!(
             events[1].fields["Value"],
             FieldValue::Text("rdsh01.contoso.com".into())

@@ -316,7 +316,7 @@ fn expect_read_back(
     let (mut events, report) = run(format, text, None);
     assert_eq!(report.failed_records, 0, "{report:?}\n{text}");
     assert_eq!(events.len(), specs.len(), "{report:?}\n{text}");
-    events.sort_by_key(|e| e.source.position());
+    events.sort_by_key(|e| e.position());
     for (e, s) in events.iter().zip(specs) {
         assert_eq!(e.event_id, s.id);
         let time = if whole_seconds {

@@ -104,7 +104,7 @@ mod tests {
             events[1].time.to_rfc3339(),
             "2023-05-10T12:22:31.123456700+00:00"
         );
-        assert_eq!(events[1].source.to_string(), "t.txt:4");
+        assert_eq!(events[1].source().to_string(), "t.txt:4");
         let note = report.note.unwrap();
         assert!(note.contains("1 WPP trace lines"), "{note}");
         assert!(note.contains("month/day"), "{note}");

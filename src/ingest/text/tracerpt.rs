@@ -179,7 +179,7 @@ mod tests {
             e.activity_id.as_deref(),
             Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}")
         );
-        assert_eq!(e.source.to_string(), "t.txt:3");
+        assert_eq!(e.source().to_string(), "t.txt:3");
         assert_eq!(report.time_basis.as_deref(), Some("utc"));
     }
 

@@ -135,9 +135,9 @@ mod tests {
         assert_eq!(&**client.host(), "client01.contoso.com");
         assert_eq!(client.fields["Value"], FieldValue::UInt(2308));
         assert_eq!(client.time.to_rfc3339(), "2025-11-11T11:44:42.951+00:00");
-        assert_eq!(client.source.to_string(), "t.txt:1");
+        assert_eq!(client.source().to_string(), "t.txt:1");
         let tls = &events[1];
-        assert_eq!(tls.source.to_string(), "t.txt:16");
+        assert_eq!(tls.source().to_string(), "t.txt:16");
         assert_eq!(tls.fields["ErrorCode"], FieldValue::Hex(0x8009030D));
         assert_eq!(tls.fields["ErrorStatus"], FieldValue::UInt(10001));
         assert_eq!(report.time_basis.as_deref(), Some("assumed-utc"));

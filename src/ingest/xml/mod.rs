@@ -31,7 +31,7 @@ mod element;
 mod stream;
 #[cfg(test)]
 mod tests;
-use crate::event::{Event, FieldValue, Fields, Provenance, catalog, parse_number};
+use crate::event::{Event, FieldValue, Fields, catalog, parse_number};
 use crate::source::Source;
 use quick_xml::events::{BytesRef, BytesStart, Event as XmlEvent};
 use quick_xml::{Reader, XmlVersion};
@@ -399,7 +399,12 @@ impl Parser {
         let host = host.to_string();
         c.push(Event {
             time,
-            origin: crate::event::Origin::new(host, header.channel, header.provider),
+            origin: crate::event::Origin::new(
+                host,
+                header.channel,
+                header.provider,
+                self.path.clone(),
+            ),
             event_id: header.event_id,
             level: p.level.as_deref().and_then(|l| l.trim().parse::<u8>().ok()),
             record_id: p.record_id.as_deref().and_then(parse_number),
@@ -409,7 +414,7 @@ impl Parser {
                 .and_then(normalize_guid)
                 .map(Into::into),
             fields: p.fields,
-            source: Provenance::line(self.path.clone(), p.line),
+            locator: crate::event::Locator::Line(p.line),
         });
     }
 

@@ -259,7 +259,7 @@ fn events_table(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
             esc(kind),
             esc_breakable(short_channel(e.channel())),
             esc(&fields_text(e)),
-            esc_breakable(&e.source.to_string())
+            esc_breakable(&e.source().to_string())
         );
     }
     h.push_str("</table>\n</details>\n");

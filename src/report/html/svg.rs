@@ -118,7 +118,7 @@ pub fn timeline(analysis: &Analysis, a: &Attempt, evidence: &BTreeSet<usize>, h:
                     e.event_id,
                     kind,
                     fields,
-                    e.source
+                    e.source()
                 ),
             })
         })

@@ -91,7 +91,10 @@ fn event_viewer_layout_with_declaration_root_and_rendering_info() {
         e.fields["Name"],
         FieldValue::Text("Disconnect Reason".into())
     );
-    assert_eq!(e.source, Provenance::line(Arc::from("mem.xml"), 3));
+    assert_eq!(
+        e.source(),
+        crate::event::Provenance::line(Arc::from("mem.xml"), 3)
+    );
     let s = &done.events[1];
     assert_eq!(s.event_id, 7036, "Qualifiers ignored");
     assert_eq!(&**s.provider(), "Service Control Manager");
@@ -103,7 +106,7 @@ fn event_viewer_layout_with_declaration_root_and_rendering_info() {
         "RenderingInfo is not a field"
     );
     assert_eq!(s.fields.len(), 3);
-    assert_eq!(s.source.position(), 4);
+    assert_eq!(s.position(), 4);
     // One record per host: the tie goes to the first name in order.
     assert_eq!(done.report.host.as_deref(), Some("RDSH01.contoso.local"));
 }
@@ -122,7 +125,7 @@ fn wevtutil_layout_without_root_counts_irrelevant_records() {
     assert_eq!(done.report.failed_records, 0);
     assert_eq!(done.events[0].fields["Value"], FieldValue::Hex(0x904));
     assert_eq!(done.events[0].fields["Value"].as_u64(), Some(2308));
-    assert_eq!(done.events[0].source.position(), 2);
+    assert_eq!(done.events[0].position(), 2);
     assert_eq!(done.report.host.as_deref(), Some("RDSH01.contoso.local"));
 }
 
@@ -189,7 +192,7 @@ fn rendered_xml_prefixes_double_quotes_entities_and_cdata() {
     assert_eq!(e.fields["Empty"], FieldValue::Null);
     assert!(!e.fields.contains_key("EventInfo"), "wrapper dropped");
     assert!(!e.fields.contains_key("Message"));
-    assert_eq!(e.source.position(), 1);
+    assert_eq!(e.position(), 1);
 }
 
 #[test]
@@ -225,7 +228,7 @@ fn data_shapes_null_unnamed_binary_and_user_data_wrapper() {
     assert_eq!(l.fields["Reason"], FieldValue::UInt(7));
     assert_eq!(l.fields["Session"], FieldValue::UInt(3));
     assert_eq!(l.fields.len(), 2);
-    assert_eq!(l.source.position(), 2);
+    assert_eq!(l.position(), 2);
 }
 
 #[test]
@@ -244,7 +247,7 @@ fn utf16_exports_are_read() {
             done.events[1].fields["Name"],
             FieldValue::Text("Raison de déconnexion 😀".into())
         );
-        assert_eq!(done.events[1].source.position(), 4);
+        assert_eq!(done.events[1].position(), 4);
     }
     // UTF-8 with a BOM.
     let mut bytes = vec![0xEF, 0xBB, 0xBF];
@@ -298,7 +301,7 @@ fn decoding_survives_characters_split_across_reads() {
     let xml = format!("{}\n{}", client_1026(1, "2308"), client_1026(2, "3"));
     let done = run_from(Trickle(&utf16(&xml, true, true)));
     assert_eq!(done.events.len(), 2);
-    assert_eq!(done.events[1].source.position(), 2);
+    assert_eq!(done.events[1].position(), 2);
 }
 
 #[test]
@@ -341,7 +344,7 @@ fn garbage_between_events_is_one_failure_and_reading_resumes() {
         done.report.first_error.as_deref(),
         Some("line 2: text outside an <Event>")
     );
-    let lines: Vec<u64> = done.events.iter().map(|e| e.source.position()).collect();
+    let lines: Vec<u64> = done.events.iter().map(|e| e.position()).collect();
     assert_eq!(lines, [1, 5, 7]);
 }
 
