@@ -63,12 +63,12 @@ pub struct Evidence {
     pub selector: String,
     /// The role of the machine in this attempt.
     pub role: HostRole,
-    /// The machine.
-    pub host: String,
+    /// The machine (shared with the event's origin).
+    pub host: Arc<str>,
     /// The channel.
-    pub channel: String,
+    pub channel: Arc<str>,
     /// The provider.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// The event id.
     pub event_id: u32,
     /// The time on the reference clock.
@@ -293,9 +293,9 @@ fn evidence(analysis: &Analysis, m: &engine::Match) -> Evidence {
     Evidence {
         selector: m.selector.clone(),
         role: m.role,
-        host: e.host().to_string(),
-        channel: e.channel().to_string(),
-        provider: e.provider().to_string(),
+        host: e.host().clone(),
+        channel: e.channel().clone(),
+        provider: e.provider().clone(),
         event_id: e.event_id,
         time: m.corrected_time,
         logged_time: e.time,
