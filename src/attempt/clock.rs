@@ -20,14 +20,14 @@ pub fn host_infos(timeline: &Timeline, offsets: &Offsets) -> Vec<HostInfo> {
             let &first = indices.first()?;
             let mut roles = BTreeSet::new();
             for &i in indices {
-                if let Some(entry) = timeline.events[i].catalog_entry()
+                if let Some(entry) = timeline.events[i as usize].catalog_entry()
                     && entry.role != HostRole::Unknown
                 {
                     roles.insert(entry.role);
                 }
             }
             Some(HostInfo {
-                name: timeline.events[first].host().to_string(),
+                name: timeline.events[first as usize].host().to_string(),
                 role: main_role(&roles),
                 roles: roles.into_iter().collect(),
                 clock_offset_seconds: offsets.values.get(key).copied(),

@@ -35,18 +35,20 @@ pub struct AttemptOptions {
 }
 
 /// The positions of one host's events: all of them, and by event id.
-type HostPositions = (Vec<usize>, BTreeMap<u32, Vec<usize>>);
+type HostPositions = (Vec<u32>, BTreeMap<u32, Vec<u32>>);
 
 /// All relevant events of a run, sorted by time then provenance, indexable by position.
 #[derive(Debug, Default)]
 pub struct Timeline {
     /// The events, sorted by [`Event::sort_key`].
     pub events: Vec<Event>,
-    /// For each host, the positions of its events in `events`, in time order.
-    pub by_host: BTreeMap<String, Vec<usize>>,
+    /// For each host, the positions of its events in `events`, in time order. Positions are
+    /// 32-bit (a run holds far fewer events than that: each takes a hundred bytes): the two
+    /// indexes take a position per event each.
+    pub by_host: BTreeMap<String, Vec<u32>>,
     /// For each (host, event id), the positions of those events, in time order: lets a rule
     /// look at a busy host's few events of interest without walking all of them.
-    pub by_host_event: std::collections::HashMap<(String, u32), Vec<usize>>,
+    pub by_host_event: std::collections::HashMap<(String, u32), Vec<u32>>,
     /// Per input path, its events left out as copies of a record kept from another place (the
     /// same log read twice; see `event/copies.rs`).
     pub repeats: Repeats,
@@ -100,15 +102,18 @@ impl Timeline {
             .collect();
         for (i, (e, &spelling)) in events.iter().zip(&spelling_of).enumerate() {
             let (all, by_id) = &mut per_key[key_of[spelling as usize]];
+            let i = u32::try_from(i).expect("fewer than 2^32 events in memory");
             all.push(i);
             by_id.entry(e.event_id).or_default().push(i);
         }
         let mut by_host = BTreeMap::new();
         let mut by_host_event = std::collections::HashMap::new();
-        for (key, (all, by_id)) in keys.into_iter().zip(per_key) {
-            for (id, list) in by_id {
+        for (key, (mut all, by_id)) in keys.into_iter().zip(per_key) {
+            for (id, mut list) in by_id {
+                list.shrink_to_fit();
                 by_host_event.insert((key.clone(), id), list);
             }
+            all.shrink_to_fit();
             by_host.insert(key, all);
         }
         Timeline {
@@ -120,7 +125,7 @@ impl Timeline {
     }
 
     /// The events of `host` with id `event_id`, in time order.
-    pub fn host_events_with_id(&self, host: &str, event_id: u32) -> &[usize] {
+    pub fn host_events_with_id(&self, host: &str, event_id: u32) -> &[u32] {
         self.by_host_event
             .get(&(host_key(host), event_id))
             .map(Vec::as_slice)
@@ -128,7 +133,7 @@ impl Timeline {
     }
 
     /// The events logged by `host` (any spelling of its name), in time order.
-    pub fn host_events(&self, host: &str) -> &[usize] {
+    pub fn host_events(&self, host: &str) -> &[u32] {
         self.by_host
             .get(&host_key(host))
             .map(Vec::as_slice)

@@ -66,7 +66,10 @@ pub fn views(timeline: &Timeline) -> Vec<ServerView> {
     let per_host: Vec<Vec<ServerView>> = timeline
         .by_host
         .par_iter()
-        .map(|(_, indices)| host_views(&timeline.events, indices))
+        .map(|(_, indices)| {
+            let indices: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
+            host_views(&timeline.events, &indices)
+        })
         .collect();
     let mut out: Vec<ServerView> = per_host.into_iter().flatten().collect();
     out.sort_by(|a, b| (a.started, &a.host).cmp(&(b.started, &b.host)));

@@ -204,7 +204,7 @@ fn server_by_target(analysis: &Analysis, attempt: &Attempt, target: &str) -> Opt
         .filter(|(k, _)| Some(*k) != client.as_ref())
         .find(|(k, _)| **k == t_key || short_name(k) == t_short)
         .and_then(|(_, idx)| idx.first())
-        .map(|&i| analysis.timeline.events[i].host().to_string())
+        .map(|&i| analysis.timeline.events[i as usize].host().to_string())
 }
 
 /// Evaluate `rule` for the prepared attempt (the caller checks [`applicability`] first).

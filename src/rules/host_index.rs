@@ -75,12 +75,13 @@ pub(super) fn filter_host_events(
     host: &str,
 ) -> Vec<usize> {
     let events = &timeline.events;
+    let position = |&i: &u32| i as usize;
     let mut out: Vec<usize> = if sel.event_ids.is_empty() {
-        timeline.host_events(host).to_vec()
+        timeline.host_events(host).iter().map(position).collect()
     } else {
         sel.event_ids
             .iter()
-            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
+            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().map(position))
             .collect()
     };
     out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
