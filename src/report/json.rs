@@ -158,7 +158,24 @@ pub struct AttemptJson<'a> {
     seen_by: &'a [crate::event::catalog::HostRole],
     #[serde(flatten)]
     triage: Option<TriageJson<'a>>,
-    events: Vec<LinkedEventJson<'a>>,
+    events: LinkedEvents<'a>,
+}
+
+/// An attempt's events on the wire, each built as it is written: a long attempt (a brute-forced
+/// host links thousands) is never held whole in its wire form.
+pub struct LinkedEvents<'a> {
+    events: &'a [Event],
+    links: &'a [LinkedEvent],
+}
+
+impl Serialize for LinkedEvents<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.links
+                .iter()
+                .map(|l| linked_event(&self.events[l.index], l)),
+        )
+    }
 }
 
 /// The verdict part of an attempt (present when rules were applied).
@@ -337,11 +354,10 @@ pub fn attempt<'a>(analysis: &'a Analysis, a: &'a Attempt) -> AttemptJson<'a> {
         codes: codes(&a.codes),
         seen_by: &a.seen_by,
         triage: triage(analysis, a),
-        events: a
-            .events
-            .iter()
-            .map(|l| linked_event(&events[l.index], l))
-            .collect(),
+        events: LinkedEvents {
+            events,
+            links: &a.events,
+        },
     }
 }
 
