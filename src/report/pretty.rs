@@ -30,8 +30,7 @@ impl<'w> PrettyObject<'w> {
     /// One member, `"key": value`.
     pub fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> io::Result<()> {
         self.key(key)?;
-        let text = serde_json::to_vec_pretty(value)?;
-        self.out.write_all(&indented(&text, b"  "))
+        self.out.write_all(&pretty_indented(value, b"  ")?)
     }
 
     /// A member whose value is an array of `items` each turned by `render` into what is written:
@@ -52,12 +51,7 @@ impl<'w> PrettyObject<'w> {
         for batch in items.chunks(BATCH) {
             let rendered: Vec<Vec<u8>> = batch
                 .par_iter()
-                .map(|item| {
-                    Ok(indented(
-                        &serde_json::to_vec_pretty(&render(item))?,
-                        b"    ",
-                    ))
-                })
+                .map(|item| pretty_indented(&render(item), b"    "))
                 .collect::<io::Result<_>>()?;
             for text in rendered {
                 self.out
@@ -86,19 +80,39 @@ impl<'w> PrettyObject<'w> {
     }
 }
 
-/// `text` with `indent` after every line break (found a word at a time, copied a line at a
-/// time: a report has megabytes of text with a break every few dozen bytes).
-fn indented(text: &[u8], indent: &[u8]) -> Vec<u8> {
-    let breaks = memchr::memchr_iter(b'\n', text).count();
-    let mut out = Vec::with_capacity(text.len() + breaks * indent.len());
-    let mut start = 0;
-    for at in memchr::memchr_iter(b'\n', text) {
-        out.extend_from_slice(&text[start..=at]);
-        out.extend_from_slice(indent);
-        start = at + 1;
+/// `value` as pretty JSON with `indent` after every line break, written once (not rendered and
+/// then copied with the indents: a brute-forced host's attempt renders to megabytes).
+fn pretty_indented<T: Serialize + ?Sized>(value: &T, indent: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Indenting {
+        out: Vec::new(),
+        indent,
+    };
+    serde_json::to_writer_pretty(&mut out, value)?;
+    Ok(out.out)
+}
+
+/// A writer that copies its input and adds `indent` after every line break (found a word at a
+/// time, copied a line at a time).
+struct Indenting<'i> {
+    out: Vec<u8>,
+    indent: &'i [u8],
+}
+
+impl Write for Indenting<'_> {
+    fn write(&mut self, text: &[u8]) -> io::Result<usize> {
+        let mut start = 0;
+        for at in memchr::memchr_iter(b'\n', text) {
+            self.out.extend_from_slice(&text[start..=at]);
+            self.out.extend_from_slice(self.indent);
+            start = at + 1;
+        }
+        self.out.extend_from_slice(&text[start..]);
+        Ok(text.len())
     }
-    out.extend_from_slice(&text[start..]);
-    out
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -177,11 +191,21 @@ mod tests {
             ("a\nb", "a\n>>b"),
             ("a\n\nb\n", "a\n>>\n>>b\n>>"),
         ] {
-            assert_eq!(
-                indented(text.as_bytes(), b">>"),
-                want.as_bytes(),
-                "{text:?}"
-            );
+            // Whole, and a byte at a time (a writer gets its input in pieces).
+            let mut whole = Indenting {
+                out: Vec::new(),
+                indent: b">>",
+            };
+            whole.write_all(text.as_bytes()).unwrap();
+            assert_eq!(whole.out, want.as_bytes(), "{text:?}");
+            let mut pieces = Indenting {
+                out: Vec::new(),
+                indent: b">>",
+            };
+            for byte in text.as_bytes() {
+                pieces.write_all(std::slice::from_ref(byte)).unwrap();
+            }
+            assert_eq!(pieces.out, want.as_bytes(), "{text:?}");
         }
     }
 }
