@@ -83,6 +83,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             Ok::<_, anyhow::Error>((pack?, analysis?))
         })?
     };
+    crate::alloc_meter::release_freed_memory();
     analysis.apply_rules(&pack);
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {

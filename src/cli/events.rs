@@ -120,6 +120,7 @@ pub fn run_events(args: EventsArgs) -> Result<ExitCode> {
 pub fn run_attempts(args: AttemptsArgs) -> Result<ExitCode> {
     let config = args.input.config(Some(&args.reported))?;
     let analysis = analyze(&config, &args.input.progress())?;
+    crate::alloc_meter::release_freed_memory();
     let style = args.color.style(&args.output);
     write_output(&args.output, |out| match args.format {
         AttemptsFormat::Terminal => report::terminal::write_attempts_styled(&analysis, &style, out),
