@@ -3,7 +3,8 @@
 //! Takes: records from the readers in [`crate::ingest`] (EVTX, XML, JSONL, and later text forms).
 //! Produces: [`Event`] — host, channel, provider, event id, UTC time, record id, activity id and the
 //! EventData/UserData fields by name with their types kept ([`FieldValue`]), plus provenance
-//! ([`Provenance`]: the file and the record number or line it came from).
+//! ([`Provenance`]: the file and the record number or line it came from). Host, channel,
+//! provider and file are one shared [`Origin`] per kind of event (see `origin.rs`).
 //!
 //! The [`catalog`] lists every (channel or provider, event id) rdptriage understands; readers ask
 //! it whether a record is relevant *before* building the field map, so irrelevant records stay cheap.
@@ -31,8 +32,9 @@ pub use origin::{Origin, Origins};
 ///
 /// Serialized as one line of `rdptriage events --format jsonl`; that shape is also an input format
 /// (the reduce step of bulk runs) and the inline event shape of rule cases. On the wire the
-/// origin's three names are fields of their own: `time`, `host`, `channel`, `provider`,
-/// `event_id`, `level`, `record_id`, `activity_id`, `fields`, `source` (see `wire.rs`).
+/// origin's host, channel and provider are fields of their own and its file is `source.path`:
+/// `time`, `host`, `channel`, `provider`, `event_id`, `level`, `record_id`, `activity_id`,
+/// `fields`, `source` (see `wire.rs`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// When the event was logged, in UTC, by the logging host's own clock (not corrected).

@@ -7,6 +7,10 @@
 //! a new `String`. Every relevant event is serialized once by `rdptriage events` (a busy server
 //! logs hundreds of thousands), so this is a hot path; the tests hold the text equal to the
 //! library forms, and times outside the years 0–9999 are left to `chrono`.
+//!
+//! Also the [`super::Event`] itself on the wire: its origin's names spelled out as fields of
+//! their own (`host`, `channel`, `provider`, and the file as `source.path`), in the order the
+//! struct's derive gave before the origin was shared, and read back the same way.
 
 use super::{Event, Fields, Origin, Provenance};
 use chrono::{DateTime, Datelike, Timelike, Utc};
