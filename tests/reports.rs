@@ -222,6 +222,56 @@ const PAYLOADS: [&str; 3] = [
     "=cmd|' /C calc'!A0",
 ];
 
+/// A writer that keeps what it is given and the size of each piece.
+#[derive(Default)]
+struct Pieces {
+    bytes: Vec<u8>,
+    sizes: Vec<usize>,
+}
+
+impl std::io::Write for Pieces {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        self.sizes.push(buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn html_is_written_an_attempt_at_a_time_not_held_whole() {
+    // Regression: the page was built as one string and written at the end (big800: 120 MB of
+    // HTML on top of the analysis, 242 MB peak RSS).
+    let config = rdptriage::config::Config {
+        paths: vec!["samples".into()],
+        threads: Some(1),
+        ..Default::default()
+    };
+    let mut analysis = rdptriage::analysis::analyze(&config, &rdptriage::analysis::NoProgress)
+        .expect("samples analyze");
+    analysis.apply_rules(&rdptriage::rules::RulePack::embedded().expect("built-in rules load"));
+    let failed = analysis
+        .correlation
+        .attempts
+        .iter()
+        .filter(|a| a.outcome == rdptriage::attempt::Outcome::Failed)
+        .count();
+    assert!(
+        failed >= 10,
+        "the samples have many failed attempts: {failed}"
+    );
+    let mut out = Pieces::default();
+    rdptriage::report::html::write(&analysis, &mut out).unwrap();
+    let text = String::from_utf8(out.bytes).unwrap();
+    assert!(text.starts_with("<!DOCTYPE html>") && text.ends_with("</html>\n"));
+    // The head, then each failed attempt (the last one with the hosts and inputs after it).
+    assert_eq!(out.sizes.len(), failed + 1);
+    let largest = out.sizes.iter().max().copied().unwrap_or(0);
+    assert!(largest < text.len() / 4, "{largest} of {}", text.len());
+}
+
 #[test]
 fn injected_markup_is_escaped_in_html() {
     let html = analyze(INJECTION, "html", &[]);

@@ -77,12 +77,10 @@ fn outcome_badge(o: Outcome) -> &'static str {
 }
 
 /// Write the page.
+///
+/// Written a part at a time (the head and summary, each failed attempt, the rest): a run with
+/// thousands of failed attempts renders to a hundred megabytes and more, never held at once.
 pub fn write(analysis: &Analysis, out: &mut dyn Write) -> Result<()> {
-    out.write_all(page(analysis).as_bytes())
-}
-
-/// The page as a string.
-pub fn page(analysis: &Analysis) -> String {
     let attempts = &analysis.correlation.attempts;
     let failed = attempts
         .iter()
@@ -103,6 +101,8 @@ pub fn page(analysis: &Analysis) -> String {
     header(analysis, &mut h);
     summary(analysis, &mut h);
     for a in attempts.iter().filter(|a| a.outcome == Outcome::Failed) {
+        out.write_all(h.as_bytes())?;
+        h.clear();
         attempt::section(analysis, a, &mut h);
     }
     hosts(analysis, &mut h);
@@ -114,7 +114,7 @@ pub fn page(analysis: &Analysis) -> String {
          </body>\n</html>\n",
         esc(env!("CARGO_PKG_VERSION"))
     );
-    h
+    out.write_all(h.as_bytes())
 }
 
 fn header(analysis: &Analysis, h: &mut String) {
