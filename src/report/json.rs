@@ -420,6 +420,10 @@ pub fn write_jsonl(analysis: &Analysis, out: &mut dyn std::io::Write) -> std::io
     Ok(())
 }
 
+/// An attempt with more events than this is written straight out rather than rendered in
+/// memory with its batch (its text runs to megabytes: a brute-forced host's attempt).
+const STREAMED_ATTEMPT_EVENTS: usize = 512;
+
 /// Write the report as pretty JSON followed by a newline: the bytes of
 /// `serde_json::to_writer_pretty(report(..))`, with the attempts (most of a big report) built and
 /// rendered in parallel batches ([`super::pretty`]), never all held at once.
@@ -446,9 +450,12 @@ pub fn write(
     object.member("inputs", inputs)?;
     object.member("hosts", hosts)?;
     object.member("host_summary", &host_summary)?;
-    object.array_member_with("attempts", &analysis.correlation.attempts, |a| {
-        attempt(analysis, a)
-    })?;
+    object.array_member_with(
+        "attempts",
+        &analysis.correlation.attempts,
+        |a| attempt(analysis, a),
+        |a| a.events.len() > STREAMED_ATTEMPT_EVENTS,
+    )?;
     object.member("summary", &summary)?;
     object.finish()?;
     writeln!(out)

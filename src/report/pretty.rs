@@ -35,12 +35,15 @@ impl<'w> PrettyObject<'w> {
 
     /// A member whose value is an array of `items` each turned by `render` into what is written:
     /// rendered in parallel batches and written in order, so the rendered values of the whole
-    /// array are never held at once.
+    /// array are never held at once. An item that `big` says is big is not rendered with its
+    /// batch but written straight out, after the items before it, so that its text (megabytes
+    /// for a brute-forced host's attempt) is never held either.
     pub fn array_member_with<'i, S: Sync, T: Serialize>(
         &mut self,
         key: &str,
         items: &'i [S],
         render: impl Fn(&'i S) -> T + Sync,
+        big: impl Fn(&'i S) -> bool + Sync,
     ) -> io::Result<()> {
         self.key(key)?;
         if items.is_empty() {
@@ -49,15 +52,30 @@ impl<'w> PrettyObject<'w> {
         self.out.write_all(b"[")?;
         let mut first = true;
         for batch in items.chunks(BATCH) {
-            let rendered: Vec<Vec<u8>> = batch
+            let rendered: Vec<Option<Vec<u8>>> = batch
                 .par_iter()
-                .map(|item| pretty_indented(&render(item), b"    "))
+                .map(|item| {
+                    if big(item) {
+                        Ok(None)
+                    } else {
+                        pretty_indented(&render(item), b"    ").map(Some)
+                    }
+                })
                 .collect::<io::Result<_>>()?;
-            for text in rendered {
+            for (item, text) in batch.iter().zip(rendered) {
                 self.out
                     .write_all(if first { b"\n    " } else { b",\n    " })?;
                 first = false;
-                self.out.write_all(&text)?;
+                match text {
+                    Some(text) => self.out.write_all(&text)?,
+                    None => {
+                        let mut out = Indenting {
+                            out: &mut *self.out,
+                            indent: b"    ",
+                        };
+                        serde_json::to_writer_pretty(&mut out, &render(item))?;
+                    }
+                }
             }
         }
         self.out.write_all(b"\n  ]")
@@ -91,27 +109,27 @@ fn pretty_indented<T: Serialize + ?Sized>(value: &T, indent: &[u8]) -> io::Resul
     Ok(out.out)
 }
 
-/// A writer that copies its input and adds `indent` after every line break (found a word at a
-/// time, copied a line at a time).
-struct Indenting<'i> {
-    out: Vec<u8>,
+/// A writer that passes its input on to `out` and adds `indent` after every line break (found a
+/// word at a time, copied a line at a time).
+struct Indenting<'i, W: Write> {
+    out: W,
     indent: &'i [u8],
 }
 
-impl Write for Indenting<'_> {
+impl<W: Write> Write for Indenting<'_, W> {
     fn write(&mut self, text: &[u8]) -> io::Result<usize> {
         let mut start = 0;
         for at in memchr::memchr_iter(b'\n', text) {
-            self.out.extend_from_slice(&text[start..=at]);
-            self.out.extend_from_slice(self.indent);
+            self.out.write_all(&text[start..=at])?;
+            self.out.write_all(self.indent)?;
             start = at + 1;
         }
-        self.out.extend_from_slice(&text[start..]);
+        self.out.write_all(&text[start..])?;
         Ok(text.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.out.flush()
     }
 }
 
@@ -130,7 +148,11 @@ mod tests {
             object.member(key, value).unwrap();
         }
         if let Some(items) = array {
-            object.array_member_with("items", items, |v| v).unwrap();
+            // Items whose `i` is odd are written straight out, the others with their batch.
+            let big = |v: &serde_json::Value| v["i"].as_u64().is_some_and(|i| i % 2 == 1);
+            object
+                .array_member_with("items", items, |v| v, big)
+                .unwrap();
         }
         object.finish().unwrap();
         String::from_utf8(out).unwrap()
