@@ -99,12 +99,13 @@ pub fn release_freed_memory() {
 mod tests {
     use super::*;
 
-    /// Resident bytes of this process (Linux).
+    /// Resident bytes of this process (Linux: `VmRSS` of `/proc/self/status`, in KiB).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn resident_bytes() -> u64 {
-        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-        let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-        pages * 4096
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
