@@ -236,10 +236,18 @@ impl Collector {
             return;
         }
         let recovered = std::mem::take(&mut self.recovered_events);
+        // Only the live records that a recovered one repeats are looked for: a set of every
+        // live record would hold a busy log's whole index at once.
+        let wanted: std::collections::HashSet<_> =
+            recovered.iter().map(crate::spool::record_time).collect();
         let live = match &mut self.spool {
-            None => self.events.iter().map(crate::spool::record_time).collect(),
+            None => self
+                .events
+                .iter()
+                .map(crate::spool::record_time)
+                .filter(|live| wanted.contains(live))
+                .collect(),
             Some(spool) => {
-                let wanted = recovered.iter().map(crate::spool::record_time).collect();
                 match spool.present(&wanted) {
                     Ok(live) => live,
                     Err(error) => {
@@ -340,6 +348,38 @@ mod tests {
             lines[1].contains(r#""host":"unknown host (a.jsonl)""#),
             "{}",
             lines[1]
+        );
+    }
+
+    #[test]
+    fn recovered_events_that_repeat_a_live_record_are_left_out_in_memory_and_in_the_spool() {
+        let recovered = |record: u64| {
+            let mut e = event("DC01", record, Default::default());
+            e.locator = crate::event::Locator::Recovered(record);
+            e
+        };
+        let feed = |collector: &mut Collector| {
+            for record in [1, 2, 3] {
+                collector.push(event("DC01", record, Default::default()));
+            }
+            collector.push_recovered(recovered(2));
+            collector.push_recovered(recovered(9));
+        };
+        let mut in_memory = collector("dir/a.jsonl", &IngestOptions::default());
+        feed(&mut in_memory);
+        let done = in_memory.finish(None);
+        assert_eq!(done.report.recovered_relevant, 1);
+        let kept: Vec<_> = done.events.iter().map(|e| e.locator).collect();
+        assert_eq!(kept.len(), 4);
+        assert_eq!(kept[3], crate::event::Locator::Recovered(9));
+        let (mut spooling, spool) = spooling_collector("dir/a.jsonl");
+        feed(&mut spooling);
+        let done = spooling.finish(None);
+        assert_eq!(done.report.recovered_relevant, 1);
+        spool.commit(done.spooled.expect("a spooling collector spools"));
+        assert_eq!(
+            spooled_text(&spool).matches(r#""recovered":true"#).count(),
+            1
         );
     }
 
