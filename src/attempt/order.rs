@@ -49,6 +49,52 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
         }
     });
     let mut hosts = Ranks::default();
+    let (mut events, host_of, keep, repeats) = if runs.len() <= 1 {
+        // One run is the timeline as it is (sorted above): only its hosts need numbers.
+        let run = runs.pop().unwrap_or_default();
+        let name = names.first().cloned().unwrap_or_else(|| Arc::from(""));
+        let mut host_of: Vec<u32> = run.iter().map(|e| hosts.id(e.host())).collect();
+        let rank = hosts.ranks();
+        host_of.iter_mut().for_each(|h| *h = rank[*h as usize]);
+        let (keep, repeats) = super::repeats::find(
+            run.len(),
+            |i| &run[i],
+            |i| (run[i].time, host_of[i]),
+            |_| &name,
+        );
+        (run, host_of, keep, repeats)
+    } else {
+        merge(&names, runs, &mut hosts)
+    };
+    let spelling_of: Vec<u32> = host_of
+        .iter()
+        .zip(&keep)
+        .filter(|(_, kept)| **kept)
+        .map(|(host, _)| *host)
+        .collect();
+    drop(host_of);
+    if !repeats.is_empty() {
+        let mut flags = keep.iter();
+        events.retain(|_| *flags.next().unwrap_or(&true));
+    }
+    // A reader's vector grew by doubling: give back the room it holds for nothing.
+    events.shrink_to_fit();
+    Ordered {
+        events,
+        spelling_of,
+        spellings: hosts.distinct_texts(),
+        repeats,
+    }
+}
+
+/// Several runs merged through small keys (see the module doc): the events in timeline order,
+/// each one's host rank, which to keep, and the copies left out.
+fn merge(
+    names: &[Arc<str>],
+    runs: Vec<Vec<Event>>,
+    hosts: &mut Ranks,
+) -> (Vec<Event>, Vec<u32>, Vec<bool>, crate::event::Repeats) {
+    use rayon::prelude::*;
     let mut paths = Ranks::default();
     // Keys carry the string numbers at first and their ranks once every string was seen.
     let mut keys: Vec<SortKey> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
@@ -68,43 +114,24 @@ pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
         key.host = host_rank[key.host as usize];
         key.path = path_rank[key.path as usize];
     }
-    if runs.len() > 1 {
-        keys.par_sort_unstable();
-    }
-    // Keys are in timeline order now (a single run was sorted on the same key): copies of one
-    // record are found through them, before any event moves.
+    keys.par_sort_unstable();
+    // Keys are in timeline order now: copies of one record are found through them, before any
+    // event moves.
     let (keep, repeats) = super::repeats::find(
         keys.len(),
         |i| &runs[keys[i].run as usize][keys[i].index as usize],
         |i| (keys[i].time, keys[i].host),
         |i| &names[keys[i].run as usize],
     );
-    let kept = |i: &usize| keep[*i];
-    let spelling_of: Vec<u32> = (0..keys.len()).filter(kept).map(|i| keys[i].host).collect();
-    let mut events = if runs.len() <= 1 {
-        runs.pop().unwrap_or_default()
-    } else {
-        let (mut events, offsets) = concatenate(runs);
-        let source: Vec<usize> = keys
-            .iter()
-            .map(|k| offsets[k.run as usize] + k.index as usize)
-            .collect();
-        drop(keys);
-        permute(&mut events, &source);
-        events
-    };
-    if !repeats.is_empty() {
-        let mut flags = keep.iter();
-        events.retain(|_| *flags.next().unwrap_or(&true));
-    }
-    // A reader's vector grew by doubling: give back the room it holds for nothing.
-    events.shrink_to_fit();
-    Ordered {
-        events,
-        spelling_of,
-        spellings: hosts.distinct_texts(),
-        repeats,
-    }
+    let host_of: Vec<u32> = keys.iter().map(|k| k.host).collect();
+    let (mut events, offsets) = concatenate(runs);
+    let source: Vec<usize> = keys
+        .iter()
+        .map(|k| offsets[k.run as usize] + k.index as usize)
+        .collect();
+    drop(keys);
+    permute(&mut events, &source);
+    (events, host_of, keep, repeats)
 }
 
 /// Every run's events in one vector, and where each run starts in it. The runs are appended to the
