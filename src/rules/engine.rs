@@ -507,19 +507,21 @@ fn host_matches(
     };
     if let Some(cache) = ctx.cache {
         let list = cache.events(sel, timeline, host);
-        let first = list.partition_point(|&i| events[i].time < from);
-        let last = list.partition_point(|&i| events[i].time <= to);
+        let time = |i: u32| events[i as usize].time;
+        let first = list.partition_point(|&i| time(i) < from);
+        let last = list.partition_point(|&i| time(i) <= to);
         // Pick the closest in host time (the offset is the same for all), then build only those.
         let window = &list[first..last];
         let start = ctx.attempt.started - offset;
         let kept = closest_range(window.len(), MAX_MATCHES_PER_SELECTOR, start, |j| {
-            events[window[j]].time
+            time(window[j])
         });
-        out.extend(window[kept].iter().map(|&i| hit(i)));
+        out.extend(window[kept].iter().map(|&i| hit(i as usize)));
         return window.len();
     }
     let mut count = 0;
     for &i in &filter_host_events(sel, timeline, host) {
+        let i = i as usize;
         let t = events[i].time;
         if t >= from && t <= to {
             out.push(hit(i));

@@ -21,8 +21,9 @@ pub struct SelectorCache {
     supplied_logs: std::sync::OnceLock<HashSet<(String, String)>>,
 }
 
-/// (selector address, host key) → the host's events passing the selector's tests.
-type SelectorEntries = HashMap<(usize, String), Arc<Vec<usize>>>;
+/// (selector address, host key) → the host's events passing the selector's tests (timeline
+/// positions, 32-bit as in the timeline's own indexes: a busy host's lists are long).
+type SelectorEntries = HashMap<(usize, String), Arc<Vec<u32>>>;
 
 impl SelectorCache {
     /// The filtered events of `host` for `sel` (computed on first use).
@@ -31,7 +32,7 @@ impl SelectorCache {
         sel: &EventSelector,
         timeline: &Timeline,
         host: &str,
-    ) -> Arc<Vec<usize>> {
+    ) -> Arc<Vec<u32>> {
         let key = (std::ptr::from_ref(sel) as usize, host_key(host));
         if let Some(found) = self.lock().get(&key) {
             return found.clone();
@@ -69,22 +70,20 @@ impl SelectorCache {
 }
 
 /// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.
-pub(super) fn filter_host_events(
-    sel: &EventSelector,
-    timeline: &Timeline,
-    host: &str,
-) -> Vec<usize> {
+pub(super) fn filter_host_events(sel: &EventSelector, timeline: &Timeline, host: &str) -> Vec<u32> {
     let events = &timeline.events;
-    let position = |&i: &u32| i as usize;
-    let mut out: Vec<usize> = if sel.event_ids.is_empty() {
-        timeline.host_events(host).iter().map(position).collect()
+    let mut out: Vec<u32> = if sel.event_ids.is_empty() {
+        timeline.host_events(host).to_vec()
     } else {
         sel.event_ids
             .iter()
-            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().map(position))
+            .flat_map(|&id| timeline.host_events_with_id(host, id).iter().copied())
             .collect()
     };
-    out.retain(|&i| names_fit(sel, &events[i]) && fields_fit(sel, &events[i]));
+    out.retain(|&i| {
+        let e = &events[i as usize];
+        names_fit(sel, e) && fields_fit(sel, e)
+    });
     // Positions are in timeline order already: several ids' lists only need merging.
     if sel.event_ids.len() > 1 {
         out.sort_unstable();
