@@ -27,6 +27,7 @@ pub(crate) use copies::may_hold_copies_by;
 pub use copies::{Repeated, Repeats, copies_in_group};
 pub use fields::{FieldName, FieldSets, Fields};
 pub use origin::{Origin, Origins};
+pub(crate) use wire::event_from_line;
 
 /// One relevant Windows event, normalized.
 ///
@@ -208,7 +209,8 @@ impl std::fmt::Display for Provenance {
 
 /// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`,
 /// and `{"path": "...", "record": 12, "recovered": true}` for a record carved from slack. `P` is
-/// `&str` when writing (no copy of the path per event) and `String` when reading.
+/// `&str` when writing (no copy of the path per event) and `String` when reading (an event's
+/// own reading borrows the path where it can: see `wire.rs`).
 #[derive(Serialize, Deserialize)]
 struct ProvenanceWire<P> {
     path: P,
@@ -248,16 +250,27 @@ fn serialize_source<S: serde::Serializer>(
 impl<'de> Deserialize<'de> for Provenance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let wire = ProvenanceWire::<String>::deserialize(d)?;
-        let locator = match (wire.record, wire.line) {
-            (Some(n), _) if wire.recovered => Locator::Recovered(n),
-            (Some(n), _) => Locator::Record(n),
-            (None, Some(n)) => Locator::Line(n),
-            (None, None) => Locator::Record(0),
-        };
         Ok(Provenance {
+            locator: wire.locator(),
             path: Arc::from(wire.path),
-            locator,
         })
+    }
+}
+
+impl<P> ProvenanceWire<P> {
+    fn locator(&self) -> Locator {
+        locator_of(self.record, self.line, self.recovered)
+    }
+}
+
+/// The locator a provenance's wire form names: a record, a line, or a record recovered from
+/// slack.
+fn locator_of(record: Option<u64>, line: Option<u64>, recovered: bool) -> Locator {
+    match (record, line) {
+        (Some(n), _) if recovered => Locator::Recovered(n),
+        (Some(n), _) => Locator::Record(n),
+        (None, Some(n)) => Locator::Line(n),
+        (None, None) => Locator::Record(0),
     }
 }
 

@@ -82,6 +82,19 @@ impl Origins {
             })
     }
 
+    /// [`Origins::get`] for names given as text: nothing is allocated for an origin met before.
+    pub fn get_text(&mut self, names: [&str; 3], path: &str) -> Arc<Origin> {
+        let [host, channel, provider] = names;
+        let same_text = |o: &Origin| {
+            &*o.host == host
+                && &*o.channel == channel
+                && &*o.provider == provider
+                && &*o.path == path
+        };
+        self.find(same_text)
+            .unwrap_or_else(|| self.remember(Origin::new(host, channel, provider, path)))
+    }
+
     /// The shared origin equal to `origin` (`origin` itself when it is new): for readers that
     /// build an origin per event, so that the events kept share one.
     pub fn share(&mut self, origin: Arc<Origin>) -> Arc<Origin> {

@@ -12,9 +12,10 @@
 //! their own (`host`, `channel`, `provider`, and the file as `source.path`), in the order the
 //! struct's derive gave before the origin was shared, and read back the same way.
 
-use super::{Event, Fields, Origin, Provenance};
+use super::{Event, Fields, Origin, Origins};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Longest time [`rfc3339`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
@@ -129,40 +130,72 @@ impl Serialize for Time<'_> {
     }
 }
 
-/// [`Event`] as read from its wire form (each event gets an origin of its own; readers that keep
-/// many events share them through [`super::Origins`]).
+/// [`Event`] as read from its wire form. Names are borrowed from the text where they need no
+/// unescaping ([`event_from_line`] then allocates nothing for an origin it has met).
 #[derive(Deserialize)]
-struct EventWire {
+struct EventWire<'a> {
     time: DateTime<Utc>,
-    host: String,
-    channel: String,
-    provider: String,
+    #[serde(borrow)]
+    host: Cow<'a, str>,
+    #[serde(borrow)]
+    channel: Cow<'a, str>,
+    #[serde(borrow)]
+    provider: Cow<'a, str>,
     event_id: u32,
     #[serde(default)]
     level: Option<u8>,
     #[serde(default)]
     record_id: Option<u64>,
-    #[serde(default)]
-    activity_id: Option<Arc<str>>,
+    #[serde(default, borrow)]
+    activity_id: Option<Cow<'a, str>>,
     #[serde(default)]
     fields: Fields,
-    source: Provenance,
+    #[serde(borrow)]
+    source: SourceWire<'a>,
+}
+
+/// A provenance as an event's wire form holds it, its path borrowed where it can be.
+#[derive(Deserialize)]
+struct SourceWire<'a> {
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    #[serde(default)]
+    record: Option<u64>,
+    #[serde(default)]
+    line: Option<u64>,
+    #[serde(default)]
+    recovered: bool,
+}
+
+impl EventWire<'_> {
+    fn into_event(self, origin: Arc<Origin>) -> Event {
+        Event {
+            time: self.time,
+            origin,
+            event_id: self.event_id,
+            level: self.level,
+            record_id: self.record_id,
+            activity_id: self.activity_id.map(|a| Arc::from(&*a)),
+            fields: self.fields,
+            locator: super::locator_of(self.source.record, self.source.line, self.source.recovered),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = EventWire::deserialize(d)?;
-        Ok(Event {
-            time: w.time,
-            origin: Origin::new(w.host, w.channel, w.provider, w.source.path),
-            event_id: w.event_id,
-            level: w.level,
-            record_id: w.record_id,
-            activity_id: w.activity_id,
-            fields: w.fields,
-            locator: w.source.locator,
-        })
+        let origin = Origin::new(&*w.host, &*w.channel, &*w.provider, &*w.source.path);
+        Ok(w.into_event(origin))
     }
+}
+
+/// One line of `events --format jsonl` read back, its origin shared through `origins` (the
+/// reduce step reads hundreds of thousands of lines with a handful of origins among them).
+pub(crate) fn event_from_line(line: &str, origins: &mut Origins) -> serde_json::Result<Event> {
+    let w: EventWire<'_> = serde_json::from_str(line)?;
+    let origin = origins.get_text([&w.host, &w.channel, &w.provider], &w.source.path);
+    Ok(w.into_event(origin))
 }
 
 #[cfg(test)]
@@ -170,6 +203,31 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    #[test]
+    fn lines_read_back_share_their_origin_and_equal_the_owned_reading() {
+        let line = |host: &str, record: u64| {
+            format!(
+                r#"{{"time":"2024-05-14T09:00:0{record}Z","host":"{host}","channel":"Security","provider":"P","event_id":4625,"record_id":{record},"activity_id":"{{a}}","fields":{{"User":"x"}},"source":{{"path":"c:\\logs\\s.evtx","record":{record},"recovered":true}}}}"#
+            )
+        };
+        let mut origins = Origins::default();
+        // An escaped name cannot be borrowed from the line: it is read the same all the same.
+        for (host, read) in [("DC01", "DC01"), (r#"D\u00e9C\"01"#, "D\u{e9}C\"01")] {
+            let first = event_from_line(&line(host, 1), &mut origins).unwrap();
+            let second = event_from_line(&line(host, 2), &mut origins).unwrap();
+            assert!(Arc::ptr_eq(&first.origin, &second.origin), "{host}");
+            assert_eq!(&*second.origin.host, read);
+            let owned: Event = serde_json::from_str(&line(host, 2)).unwrap();
+            assert_eq!(second, owned, "{host}");
+            assert_eq!(&*second.origin.path, r"c:\logs\s.evtx");
+            assert_eq!(second.locator, super::super::Locator::Recovered(2));
+            assert_eq!(second.activity_id.as_deref(), Some("{a}"));
+        }
+        let plain = event_from_line(&line("DC01", 3), &mut origins).unwrap();
+        let escaped = event_from_line(&line(r#"D\u00e9C\"01"#, 3), &mut origins).unwrap();
+        assert!(!Arc::ptr_eq(&plain.origin, &escaped.origin));
+    }
 
     fn chrono_json(time: &DateTime<Utc>) -> String {
         serde_json::to_string(time).unwrap()

@@ -27,6 +27,8 @@ pub(crate) fn read_from<R: BufRead>(
     collector: &mut Collector,
 ) -> Result<(), String> {
     let mut line = Vec::new();
+    // The origins of the file's events: read back as text, shared by the events that name them.
+    let mut origins = crate::event::Origins::default();
     for number in 1u64.. {
         collector.check()?;
         line.clear();
@@ -47,7 +49,7 @@ pub(crate) fn read_from<R: BufRead>(
         if text.is_empty() {
             continue;
         }
-        if let Err(message) = read_line(text, number, source, collector) {
+        if let Err(message) = read_line(text, number, source, collector, &mut origins) {
             collector.fail(|| format!("line {number}: {message}"));
         }
     }
@@ -81,7 +83,13 @@ fn next_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
-fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Result<(), String> {
+fn read_line(
+    text: &str,
+    number: u64,
+    source: &Source,
+    c: &mut Collector,
+    origins: &mut crate::event::Origins,
+) -> Result<(), String> {
     if text.starts_with(r#"{"Event""#)
         || text.contains(r#""Event":{"#) && !text.contains(r#""event_id""#)
     {
@@ -95,12 +103,7 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         let h = split.header;
         c.push(Event {
             time,
-            origin: crate::event::Origin::new(
-                h.host,
-                h.channel,
-                h.provider,
-                source.display.clone(),
-            ),
+            origin: origins.get_text([&h.host, &h.channel, &h.provider], &source.display),
             event_id: h.event_id,
             level: h.level,
             record_id: h.record_id,
@@ -110,7 +113,8 @@ fn read_line(text: &str, number: u64, source: &Source, c: &mut Collector) -> Res
         });
         return Ok(());
     }
-    let event: Event = serde_json::from_str(text).map_err(|e| format!("not an event: {e}"))?;
+    let event =
+        crate::event::event_from_line(text, origins).map_err(|e| format!("not an event: {e}"))?;
     if c.wants(
         event.channel(),
         event.provider(),
