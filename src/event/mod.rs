@@ -209,11 +209,12 @@ impl std::fmt::Display for Provenance {
 
 /// Wire shape of [`Provenance`]: `{"path": "...", "record": 12}` or `{"path": "...", "line": 7}`,
 /// and `{"path": "...", "record": 12, "recovered": true}` for a record carved from slack. `P` is
-/// `&str` when writing (no copy of the path per event) and `String` when reading (an event's
-/// own reading borrows the path where it can: see `wire.rs`).
+/// The path is borrowed when writing (no copy per event) and, when reading, from the text where
+/// it needs no unescaping (an event's origin is then found without a copy: see `wire.rs`).
 #[derive(Serialize, Deserialize)]
-struct ProvenanceWire<P> {
-    path: P,
+struct ProvenanceWire<'a> {
+    #[serde(borrow)]
+    path: std::borrow::Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     record: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,7 +240,7 @@ fn serialize_source<S: serde::Serializer>(
         Locator::Line(n) => (None, Some(n)),
     };
     ProvenanceWire {
-        path,
+        path: std::borrow::Cow::Borrowed(path),
         record,
         line,
         recovered: matches!(locator, Locator::Recovered(_)),
@@ -249,7 +250,7 @@ fn serialize_source<S: serde::Serializer>(
 
 impl<'de> Deserialize<'de> for Provenance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let wire = ProvenanceWire::<String>::deserialize(d)?;
+        let wire = ProvenanceWire::deserialize(d)?;
         Ok(Provenance {
             locator: wire.locator(),
             path: Arc::from(wire.path),
@@ -257,20 +258,15 @@ impl<'de> Deserialize<'de> for Provenance {
     }
 }
 
-impl<P> ProvenanceWire<P> {
+impl ProvenanceWire<'_> {
+    /// The locator the wire form names: a record, a line, or a record recovered from slack.
     fn locator(&self) -> Locator {
-        locator_of(self.record, self.line, self.recovered)
-    }
-}
-
-/// The locator a provenance's wire form names: a record, a line, or a record recovered from
-/// slack.
-fn locator_of(record: Option<u64>, line: Option<u64>, recovered: bool) -> Locator {
-    match (record, line) {
-        (Some(n), _) if recovered => Locator::Recovered(n),
-        (Some(n), _) => Locator::Record(n),
-        (None, Some(n)) => Locator::Line(n),
-        (None, None) => Locator::Record(0),
+        match (self.record, self.line) {
+            (Some(n), _) if self.recovered => Locator::Recovered(n),
+            (Some(n), _) => Locator::Record(n),
+            (None, Some(n)) => Locator::Line(n),
+            (None, None) => Locator::Record(0),
+        }
     }
 }
 

@@ -61,81 +61,77 @@ impl Origins {
     /// The shared origin for these names (`names`: host, channel, provider; `path`: the file).
     pub fn get(&mut self, names: [&Arc<str>; 3], path: &Arc<str>) -> Arc<Origin> {
         let [host, channel, provider] = names;
-        let same_pointers = |o: &Origin| {
+        let same_pointers = |o: &Arc<Origin>| {
             Arc::ptr_eq(&o.host, host)
                 && Arc::ptr_eq(&o.channel, channel)
                 && Arc::ptr_eq(&o.provider, provider)
                 && Arc::ptr_eq(&o.path, path)
         };
-        let same_text = |o: &Origin| {
-            o.host == *host && o.channel == *channel && o.provider == *provider && o.path == *path
-        };
-        self.find(same_pointers)
-            .or_else(|| self.find(same_text))
+        find_recent(&mut self.recent, same_pointers)
+            .or_else(|| self.find_text([host, channel, provider], path))
             .unwrap_or_else(|| {
-                self.remember(Arc::new(Origin {
+                let origin = Arc::new(Origin {
                     host: host.clone(),
                     channel: channel.clone(),
                     provider: provider.clone(),
                     path: path.clone(),
-                }))
+                });
+                remember(&mut self.recent, origin, RECENT_ORIGINS)
             })
     }
 
     /// [`Origins::get`] for names given as text: nothing is allocated for an origin met before.
     pub fn get_text(&mut self, names: [&str; 3], path: &str) -> Arc<Origin> {
-        let [host, channel, provider] = names;
-        let same_text = |o: &Origin| {
-            &*o.host == host
-                && &*o.channel == channel
-                && &*o.provider == provider
-                && &*o.path == path
-        };
-        self.find(same_text)
-            .unwrap_or_else(|| self.remember(Origin::new(host, channel, provider, path)))
+        self.find_text(names, path).unwrap_or_else(|| {
+            let [host, channel, provider] = names;
+            let origin = Origin::new(host, channel, provider, path);
+            remember(&mut self.recent, origin, RECENT_ORIGINS)
+        })
     }
 
     /// The shared origin equal to `origin` (`origin` itself when it is new): for readers that
     /// build an origin per event, so that the events kept share one.
     pub fn share(&mut self, origin: Arc<Origin>) -> Arc<Origin> {
-        let same = |o: &Origin| std::ptr::eq(o, &*origin);
-        let equal = |o: &Origin| *o == *origin;
-        match self.find(same).or_else(|| self.find(equal)) {
-            Some(shared) => shared,
-            None => self.remember(origin),
-        }
+        let same_or_equal = |o: &Arc<Origin>| Arc::ptr_eq(o, &origin) || **o == *origin;
+        find_recent(&mut self.recent, same_or_equal)
+            .unwrap_or_else(|| remember(&mut self.recent, origin, RECENT_ORIGINS))
     }
 
     /// The shared text equal to `activity` (`activity` itself when it is new).
     pub fn share_activity(&mut self, activity: Option<Arc<str>>) -> Option<Arc<str>> {
         let activity = activity?;
-        if let Some(i) = self.activities.iter().rposition(|a| *a == activity) {
-            let last = self.activities.len() - 1;
-            self.activities.swap(i, last);
-            return Some(self.activities[last].clone());
-        }
-        if self.activities.len() >= RECENT_ACTIVITIES {
-            self.activities.remove(0);
-        }
-        self.activities.push(activity.clone());
-        Some(activity)
+        let shared = find_recent(&mut self.activities, |a| *a == activity)
+            .unwrap_or_else(|| remember(&mut self.activities, activity, RECENT_ACTIVITIES));
+        Some(shared)
     }
 
-    /// The most recent origin that `matches`, made the most recent.
-    fn find(&mut self, matches: impl Fn(&Origin) -> bool) -> Option<Arc<Origin>> {
-        let i = self.recent.iter().rposition(|o| matches(o))?;
-        let last = self.recent.len() - 1;
-        self.recent.swap(i, last);
-        Some(self.recent[last].clone())
+    fn find_text(&mut self, names: [&str; 3], path: &str) -> Option<Arc<Origin>> {
+        let [host, channel, provider] = names;
+        find_recent(&mut self.recent, |o| {
+            &*o.host == host
+                && &*o.channel == channel
+                && &*o.provider == provider
+                && &*o.path == path
+        })
     }
+}
 
-    fn remember(&mut self, origin: Arc<Origin>) -> Arc<Origin> {
-        if self.recent.len() >= RECENT_ORIGINS {
-            self.recent.remove(0);
-        }
-        self.recent.push(origin.clone());
-        origin
+/// The most recent entry of `recent` that `matches`, made the most recent (the next lookup of a
+/// busy kind finds it first, searching from the end).
+fn find_recent<T: Clone>(recent: &mut [T], matches: impl Fn(&T) -> bool) -> Option<T> {
+    let i = recent.iter().rposition(matches)?;
+    let last = recent.len() - 1;
+    recent.swap(i, last);
+    Some(recent[last].clone())
+}
+
+/// `item` kept as the most recent of `recent`, the oldest forgotten beyond `room`.
+fn remember<T: Clone>(recent: &mut Vec<T>, item: T, room: usize) -> T {
+    if recent.len() >= room {
+        recent.remove(0);
     }
+    recent.push(item.clone());
+    item
 }
 
 #[cfg(test)]

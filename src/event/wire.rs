@@ -12,7 +12,7 @@
 //! their own (`host`, `channel`, `provider`, and the file as `source.path`), in the order the
 //! struct's derive gave before the origin was shared, and read back the same way.
 
-use super::{Event, Fields, Origin, Origins};
+use super::{Event, Fields, Origin, Origins, ProvenanceWire};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
@@ -151,20 +151,7 @@ struct EventWire<'a> {
     #[serde(default)]
     fields: Fields,
     #[serde(borrow)]
-    source: SourceWire<'a>,
-}
-
-/// A provenance as an event's wire form holds it, its path borrowed where it can be.
-#[derive(Deserialize)]
-struct SourceWire<'a> {
-    #[serde(borrow)]
-    path: Cow<'a, str>,
-    #[serde(default)]
-    record: Option<u64>,
-    #[serde(default)]
-    line: Option<u64>,
-    #[serde(default)]
-    recovered: bool,
+    source: ProvenanceWire<'a>,
 }
 
 impl EventWire<'_> {
@@ -177,7 +164,7 @@ impl EventWire<'_> {
             record_id: self.record_id,
             activity_id: self.activity_id.map(|a| Arc::from(&*a)),
             fields: self.fields,
-            locator: super::locator_of(self.source.record, self.source.line, self.source.recovered),
+            locator: self.source.locator(),
         }
     }
 }
