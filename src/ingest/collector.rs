@@ -136,9 +136,10 @@ impl Collector {
             // Some text forms name no computer: keep the events of this file together under a
             // name that says so, rather than an empty host shared by every such file.
             let host = format!("unknown host ({})", file_name(&self.report.path));
-            let o = &event.origin;
-            let (channel, provider, path) = (o.channel.clone(), o.provider.clone(), o.path.clone());
-            event.origin = crate::event::Origin::new(host, channel, provider, path);
+            event.origin = std::sync::Arc::new(crate::event::Origin {
+                host: host.into(),
+                ..(*event.origin).clone()
+            });
         }
         let before = self.options.since.is_some_and(|s| event.time < s);
         let after = self.options.until.is_some_and(|u| event.time > u);

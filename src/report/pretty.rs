@@ -69,11 +69,7 @@ impl<'w> PrettyObject<'w> {
                 match text {
                     Some(text) => self.out.write_all(&text)?,
                     None => {
-                        let mut out = Indenting {
-                            out: &mut *self.out,
-                            indent: b"    ",
-                        };
-                        serde_json::to_writer_pretty(&mut out, &render(item))?;
+                        write_pretty_indented(&mut *self.out, &render(item), b"    ")?;
                     }
                 }
             }
@@ -98,13 +94,20 @@ impl<'w> PrettyObject<'w> {
     }
 }
 
-/// `value` as pretty JSON with `indent` after every line break, written once (not rendered and
-/// then copied with the indents: a brute-forced host's attempt renders to megabytes).
+/// `value` as pretty JSON with `indent` after every line break, in memory.
 fn pretty_indented<T: Serialize + ?Sized>(value: &T, indent: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Indenting {
-        out: Vec::new(),
-        indent,
-    };
+    write_pretty_indented(Vec::new(), value, indent)
+}
+
+/// `value` as pretty JSON with `indent` after every line break, written to `out` once (not
+/// rendered and then copied with the indents: a brute-forced host's attempt renders to
+/// megabytes). Returns `out`.
+fn write_pretty_indented<W: Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    indent: &[u8],
+) -> io::Result<W> {
+    let mut out = Indenting { out, indent };
     serde_json::to_writer_pretty(&mut out, value)?;
     Ok(out.out)
 }
