@@ -103,6 +103,37 @@ fn deciding_relevance_from_templates_gives_the_same_events_as_rendering_everythi
     crate::util::assert_same_reads(&fast, &slow);
 }
 
+/// The corpus's files cut into parts of 256 KiB (4 chunks), each read on its own and joined, give
+/// the same events and accounting as one reader per file: real logs that have wrapped around,
+/// are dirty, damaged or end inside a chunk.
+#[test]
+fn corpus_files_read_in_parts_equal_one_reader_per_file() {
+    use rdptriage::ingest::EvtxParts;
+    let Some(dir) = corpus() else { return };
+    let found = discover(std::slice::from_ref(&dir));
+    let options = |evtx_parts| IngestOptions {
+        evtx_parts,
+        ..IngestOptions::default()
+    };
+    let small = EvtxParts {
+        min_bytes: 256 << 10,
+        max_parts: Some(64),
+    };
+    let cut = found
+        .sources
+        .iter()
+        .filter(|s| small.count(s, 2) > 1)
+        .count();
+    assert!(cut >= 20, "corpus files cut into parts: {cut}");
+    let parts = ingest_all(&found.sources, &options(small), &|_, _| {});
+    let whole = EvtxParts {
+        min_bytes: u64::MAX,
+        max_parts: Some(1),
+    };
+    let one_reader = ingest_all(&found.sources, &options(whole), &|_, _| {});
+    crate::util::assert_same_reads(&parts, &one_reader);
+}
+
 #[test]
 fn events_streamed_through_run_files_are_the_timeline_read_in_memory() {
     use rdptriage::analysis::{NoProgress, read_events, stream_events};

@@ -419,6 +419,115 @@ fn events_built_from_template_values_equal_those_of_rendering_every_record() {
     );
 }
 
+/// A multi-chunk log of `records` RCM 1149 events of `host`, one a second from `t0`.
+fn rcm_log(host: &str, records: u32) -> Vec<u8> {
+    use rdptriage::evtx_writer::{EvtxWriter, Payload, RecordSpec, Value};
+    let t0 = chrono::DateTime::parse_from_rfc3339("2024-01-17T21:20:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut writer = EvtxWriter::new();
+    for i in 0..records {
+        let mut record = RecordSpec::new(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+            1149,
+            t0 + chrono::Duration::seconds(i64::from(i)),
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+            host.to_string(),
+        );
+        record.payload = Payload::UserData {
+            element: "EventXML".into(),
+            xmlns: "Event_NS".into(),
+            fields: vec![
+                ("Param1".into(), Value::String(format!("user{i}"))),
+                (
+                    "Param3".into(),
+                    Value::String(format!("10.0.0.{}", i % 250)),
+                ),
+            ],
+        };
+        writer.push(&record).unwrap();
+    }
+    writer.finish()
+}
+
+/// A big `.evtx` file is read in parts, each on a reader of its own, joined afterwards. With
+/// every chunk a part of its own, the events and the accounting (notes, failures, hosts,
+/// channels) equal those of one reader per file, in memory and through the spool: for a clean
+/// log, a log that has wrapped around (its oldest chunk in the middle of the file), and a
+/// damaged one (an empty chunk, a chunk whose header is not one, a partial last chunk).
+#[test]
+fn evtx_files_read_in_parts_equal_one_reader_per_file() {
+    use rdptriage::ingest::{EvtxParts, IngestOptions, ingest_all};
+    const CHUNK: usize = 65536;
+    let dir = tempfile::tempdir().unwrap();
+    let clean = rcm_log("RDS01.corp.example", 5000);
+    let chunks = (clean.len() - 4096) / CHUNK;
+    assert!(chunks >= 6, "several chunks: {chunks}");
+    std::fs::write(dir.path().join("clean.evtx"), &clean).unwrap();
+    // Wrapped: the file's chunks turned so that the oldest is the fourth.
+    let mut wrapped = clean[..4096].to_vec();
+    let turned = chunks - 3;
+    wrapped.extend_from_slice(&clean[4096 + turned * CHUNK..]);
+    wrapped.extend_from_slice(&clean[4096..4096 + turned * CHUNK]);
+    std::fs::write(dir.path().join("wrapped.evtx"), &wrapped).unwrap();
+    let mut damaged = rcm_log("RDS02.corp.example", 5000);
+    damaged[4096 + 2 * CHUNK..4096 + 3 * CHUNK].fill(0);
+    damaged[4096 + 4 * CHUNK..4096 + 4 * CHUNK + 8].copy_from_slice(b"NotChunk");
+    damaged.truncate(damaged.len() - CHUNK / 2);
+    std::fs::write(dir.path().join("damaged.evtx"), &damaged).unwrap();
+    let whole = IngestOptions {
+        evtx_parts: EvtxParts {
+            min_bytes: u64::MAX,
+            max_parts: Some(1),
+        },
+        ..IngestOptions::default()
+    };
+    let every_chunk = EvtxParts {
+        min_bytes: CHUNK as u64,
+        max_parts: Some(usize::MAX),
+    };
+    let in_parts = IngestOptions {
+        evtx_parts: every_chunk,
+        ..IngestOptions::default()
+    };
+    let found = rdptriage::source::discover(&[dir.path().to_path_buf()]);
+    assert!(found.sources.iter().all(|s| every_chunk.count(s, 2) >= 6));
+    let one_reader = ingest_all(&found.sources, &whole, &|_, _| {});
+    let parts = ingest_all(&found.sources, &in_parts, &|_, _| {});
+    crate::util::assert_same_reads(&parts, &one_reader);
+    let report = |name: &str| {
+        let read = one_reader.iter().find(|r| r.report.path.ends_with(name));
+        read.unwrap().report.clone()
+    };
+    assert_eq!(report("clean.evtx").records, 5000);
+    assert_eq!(report("wrapped.evtx").records, 5000);
+    let damaged = report("damaged.evtx");
+    assert!(damaged.records < 5000 && damaged.failed_records > 0);
+    assert!(damaged.note.unwrap().contains("ends inside a chunk"));
+    let streamed = |ingest: IngestOptions| {
+        let config = rdptriage::config::Config {
+            paths: vec![dir.path().to_path_buf()],
+            ingest,
+            ..Default::default()
+        };
+        let stream = rdptriage::analysis::stream_events(&config, &rdptriage::analysis::NoProgress);
+        let mut lines = Vec::new();
+        let inputs = stream
+            .unwrap()
+            .for_each_line(|line| {
+                lines.extend_from_slice(line);
+                Ok(())
+            })
+            .unwrap();
+        (inputs, lines)
+    };
+    let (parts_inputs, parts_lines) = streamed(in_parts);
+    let (whole_inputs, whole_lines) = streamed(whole);
+    assert_eq!(parts_inputs, whole_inputs);
+    assert!(parts_lines == whole_lines, "spooled lines differ");
+    assert!(!whole_lines.is_empty());
+}
+
 /// The per-host summary of the whole samples folder: only machines whose logs were supplied,
 /// sorted, with totals that add up, and the failures of a known client by cause.
 #[test]

@@ -5,6 +5,7 @@
 //! Produces: the file's [`FileIngest`] — its accounting ([`InputReport`]: records, failures,
 //! relevant, recovered, host, channels, status) and its events, held or in the run's spool.
 
+use super::evtx_checks::BadChunks;
 use super::watchdog::Limits;
 use super::{FileIngest, IngestOptions};
 use crate::event::{Event, FieldSets, catalog};
@@ -28,14 +29,23 @@ pub struct Collector {
     field_sets: FieldSets,
     /// The origins and activity ids of the events kept, so that they share one of each.
     origins: crate::event::Origins,
+    /// EVTX: the chunks whose checksums do not match, noted when the file is finished (a file
+    /// read in parts adds up its parts' first).
+    pub(super) bad_chunks: BadChunks,
 }
 
 impl Collector {
     /// A collector for `source`.
     pub fn new(source: &Source, options: &IngestOptions) -> Self {
+        Collector::for_part(source, options, 0)
+    }
+
+    /// A collector for part `part` (from 0) of `source`, read on its own and then joined to the
+    /// parts before it with [`Collector::absorb`].
+    pub(crate) fn for_part(source: &Source, options: &IngestOptions, part: usize) -> Self {
         let report = InputReport::new(source);
         Collector {
-            spool: options.spool.as_ref().map(|spool| spool.file(&report.path)),
+            spool: (options.spool.as_ref()).map(|spool| spool.file_part(&report.path, part)),
             report,
             events: Vec::new(),
             options: options.clone(),
@@ -46,6 +56,40 @@ impl Collector {
             recovered_events: Vec::new(),
             field_sets: FieldSets::default(),
             origins: crate::event::Origins::default(),
+            bad_chunks: BadChunks::default(),
+        }
+    }
+
+    /// Join the collector of the next part of the same file (see [`Collector::for_part`]): its
+    /// counts, notes, events and spooled text come after this one's, as if one reader had read
+    /// both parts.
+    pub(crate) fn absorb(&mut self, later: Collector) {
+        if self.stopped.is_none() {
+            self.stopped = later.stopped;
+        }
+        let (report, more) = (&mut self.report, later.report);
+        report.records += more.records;
+        report.failed_records += more.failed_records;
+        report.opaque_records += more.opaque_records;
+        report.relevant += more.relevant;
+        report.out_of_window += more.out_of_window;
+        report.recovered += more.recovered;
+        report.recovered_relevant += more.recovered_relevant;
+        if report.first_error.is_none() {
+            report.first_error = more.first_error;
+        }
+        for note in more.note.iter().flat_map(|notes| notes.split("; ")) {
+            self.note(note.to_string());
+        }
+        self.events.extend(later.events);
+        self.recovered_events.extend(later.recovered_events);
+        for (host, count) in later.hosts {
+            *self.hosts.entry(host).or_default() += count;
+        }
+        self.channels.extend(later.channels);
+        self.bad_chunks.absorb(later.bad_chunks);
+        if let (Some(spool), Some(more)) = (&mut self.spool, later.spool) {
+            spool.absorb(more);
         }
     }
 
@@ -188,6 +232,9 @@ impl Collector {
         if let Some(reason) = self.stopped.take() {
             return self.stopped_by_limit(reason);
         }
+        if let Some(note) = std::mem::take(&mut self.bad_chunks).note() {
+            self.note(note);
+        }
         self.merge_recovered();
         if let Some(reason) = fatal {
             if self.report.records == 0 {
@@ -218,6 +265,7 @@ impl Collector {
             report: self.report,
             events: self.events,
             spooled: self.spool,
+            part: None,
         }
     }
 

@@ -105,6 +105,13 @@ impl BadChunks {
         }
     }
 
+    /// Add the problems counted by the reader of a later part of the file.
+    pub fn absorb(&mut self, later: BadChunks) {
+        self.count += later.count;
+        let room = NAMED_CHUNKS.saturating_sub(self.named.len());
+        self.named.extend(later.named.into_iter().take(room));
+    }
+
     /// The note, when any chunk failed its checksums.
     pub fn note(&self) -> Option<String> {
         if self.count == 0 {

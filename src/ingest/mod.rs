@@ -70,6 +70,44 @@ pub struct IngestOptions {
     /// (bounded memory for `rdptriage events`); [`ingest_all`] commits each file's part as the
     /// file finishes. Default: `None`.
     pub spool: Option<std::sync::Arc<Spool>>,
+    /// How [`ingest_all`] cuts big `.evtx` files into parts read in parallel.
+    pub evtx_parts: EvtxParts,
+}
+
+/// How [`ingest_all`] cuts a big `.evtx` file into parts, each read by a reader thread of its
+/// own (see `ingest/evtx/parts.rs`), so that one big file keeps every core busy. The parts'
+/// results are joined into the file's one report and its events in file order: the same as
+/// one reader gives. Each part gets the file's deadline and an equal share of its memory budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvtxParts {
+    /// A part holds at least this many bytes of the file (a file under twice this is one part).
+    /// Default: [`EvtxParts::DEFAULT_MIN_BYTES`].
+    pub min_bytes: u64,
+    /// At most this many parts per file; `None`: as many as the run has threads.
+    pub max_parts: Option<usize>,
+}
+
+impl EvtxParts {
+    /// Default `min_bytes`: 16 MiB (256 chunks).
+    pub const DEFAULT_MIN_BYTES: u64 = 16 << 20;
+
+    /// Into how many parts to cut `source` when the run has `threads` threads.
+    pub fn count(&self, source: &Source, threads: usize) -> usize {
+        if source.format != InputFormat::Evtx {
+            return 1;
+        }
+        let by_size = usize::try_from(source.size / self.min_bytes.max(1)).unwrap_or(usize::MAX);
+        by_size.min(self.max_parts.unwrap_or(threads)).max(1)
+    }
+}
+
+impl Default for EvtxParts {
+    fn default() -> Self {
+        EvtxParts {
+            min_bytes: Self::DEFAULT_MIN_BYTES,
+            max_parts: None,
+        }
+    }
 }
 
 impl Default for IngestOptions {
@@ -85,6 +123,7 @@ impl Default for IngestOptions {
             memory_meter: None,
             chunk_walkers: None,
             spool: None,
+            evtx_parts: EvtxParts::default(),
         }
     }
 }
@@ -98,6 +137,21 @@ pub struct FileIngest {
     pub events: Vec<Event>,
     /// The relevant events as spooled text, when [`IngestOptions::spool`] was set.
     pub spooled: Option<FileSpool>,
+    /// A part of a file read on its own: what its reader collected, to be joined with the other
+    /// parts' before the file's report is made (`report` is then only the part's counts).
+    pub(crate) part: Option<Box<PartRead>>,
+}
+
+/// What the reader of one part of a file collected, and the error that stopped it, if any.
+pub(crate) struct PartRead {
+    collector: Collector,
+    fatal: Option<String>,
+}
+
+impl std::fmt::Debug for PartRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartRead({:?})", self.fatal)
+    }
 }
 
 impl FileIngest {
@@ -107,6 +161,7 @@ impl FileIngest {
             report,
             events,
             spooled: None,
+            part: None,
         }
     }
 }
@@ -141,28 +196,81 @@ pub fn ingest(source: &Source, options: &IngestOptions) -> FileIngest {
 /// Read one file on the calling thread, with the cooperative limits but no preemptive deadline.
 /// Never panics the caller: a reader panic is caught and reported.
 pub fn read_guarded(source: &Source, options: &IngestOptions) -> FileIngest {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    catching_panics(source, || {
         let mut collector = Collector::new(source, options);
-        let fatal = match source.format {
-            InputFormat::Evtx => evtx::read(source, &mut collector, options).err(),
-            InputFormat::Xml => xml::read(source, &mut collector).err(),
-            InputFormat::Jsonl => jsonl::read(source, &mut collector).err(),
-            InputFormat::WevtutilText
-            | InputFormat::EventviewerText
-            | InputFormat::PowershellList
-            | InputFormat::TraceText
-            | InputFormat::TracerptCsv
-            | InputFormat::EvtxecmdCsv => text::read(source, &mut collector, options).err(),
-            InputFormat::Etl => Some(
-                "a binary ETW trace (.etl) is not decoded: convert it on Windows with \
-                 `netsh trace convert input=FILE.etl output=FILE.txt` or \
-                 `tracerpt FILE.etl -o FILE.csv -of CSV`"
-                    .to_string(),
-            ),
-            InputFormat::Unknown => Some("not a supported event log format".to_string()),
-        };
+        let fatal = read_with(source, &mut collector, options);
         collector.finish(fatal)
-    }));
+    })
+}
+
+/// Read one part of an `.evtx` file like [`read_guarded`]; the result holds the part's collector
+/// (see [`join_parts`]).
+fn read_guarded_part(source: &Source, options: &IngestOptions, part: evtx::Part) -> FileIngest {
+    catching_panics(source, || {
+        let mut collector = Collector::for_part(source, options, part.index);
+        let fatal = evtx::read(source, &mut collector, options, Some(part)).err();
+        let mut done = FileIngest::new(collector.report.clone(), Vec::new());
+        done.part = Some(Box::new(PartRead { collector, fatal }));
+        done
+    })
+}
+
+/// The parts of one file, read on their own, joined in order into the file's result. A part
+/// that did not come back with its collector (its reader crashed or was abandoned) stands for
+/// the whole file.
+fn join_parts(parts: Vec<FileIngest>) -> FileIngest {
+    let mut joined: Option<(Collector, Option<String>)> = None;
+    let mut failed = None;
+    for done in parts {
+        match (done.part, &mut joined) {
+            (None, _) => {
+                failed.get_or_insert(FileIngest::new(done.report, done.events));
+            }
+            (Some(part), None) => joined = Some((part.collector, part.fatal)),
+            (Some(part), Some((collector, fatal))) => {
+                collector.absorb(part.collector);
+                if fatal.is_none() {
+                    *fatal = part.fatal;
+                }
+            }
+        }
+    }
+    match (failed, joined) {
+        (Some(failed), _) => failed,
+        (None, Some((collector, fatal))) => collector.finish(fatal),
+        (None, None) => unreachable!("a file has at least one part"),
+    }
+}
+
+/// The reader of `source`'s format; `Some` error when it stopped or could not read at all.
+fn read_with(
+    source: &Source,
+    collector: &mut Collector,
+    options: &IngestOptions,
+) -> Option<String> {
+    match source.format {
+        InputFormat::Evtx => evtx::read(source, collector, options, None).err(),
+        InputFormat::Xml => xml::read(source, collector).err(),
+        InputFormat::Jsonl => jsonl::read(source, collector).err(),
+        InputFormat::WevtutilText
+        | InputFormat::EventviewerText
+        | InputFormat::PowershellList
+        | InputFormat::TraceText
+        | InputFormat::TracerptCsv
+        | InputFormat::EvtxecmdCsv => text::read(source, collector, options).err(),
+        InputFormat::Etl => Some(
+            "a binary ETW trace (.etl) is not decoded: convert it on Windows with \
+             `netsh trace convert input=FILE.etl output=FILE.txt` or \
+             `tracerpt FILE.etl -o FILE.csv -of CSV`"
+                .to_string(),
+        ),
+        InputFormat::Unknown => Some("not a supported event log format".to_string()),
+    }
+}
+
+/// Run `read`; a panic becomes an `unreadable` report saying so.
+fn catching_panics(source: &Source, read: impl FnOnce() -> FileIngest) -> FileIngest {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
     result.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
@@ -176,17 +284,60 @@ pub fn read_guarded(source: &Source, options: &IngestOptions) -> FileIngest {
     })
 }
 
-/// Read every source in parallel (largest first), calling `on_done` as each file finishes.
-/// The result is in the order of `sources`.
+/// One reader's task: a file, or one part of a big `.evtx` file.
+struct Task {
+    file: usize,
+    part: evtx::Part,
+    bytes: u64,
+}
+
+/// The parts of one file as they come back, until the last one.
+struct Pending {
+    parts: std::sync::Mutex<Vec<Option<FileIngest>>>,
+}
+
+impl Pending {
+    /// Keep `done` as part `index`; all the parts once it was the last to come back.
+    fn add(&self, index: usize, done: FileIngest) -> Option<Vec<FileIngest>> {
+        let mut parts = self.parts.lock().unwrap_or_else(|p| p.into_inner());
+        parts[index] = Some(done);
+        if parts.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(std::mem::take(&mut *parts).into_iter().flatten().collect())
+    }
+}
+
+/// Every file's tasks, largest first: a big `.evtx` file in parts (see [`EvtxParts`]).
+fn tasks(sources: &[Source], options: &IngestOptions) -> (Vec<Task>, Vec<Pending>) {
+    let threads = rayon::current_num_threads();
+    let mut tasks = Vec::new();
+    let mut pending = Vec::new();
+    for (file, source) in sources.iter().enumerate() {
+        let count = options.evtx_parts.count(source, threads);
+        for index in 0..count {
+            let bytes = source.size / count as u64;
+            let part = evtx::Part { index, count };
+            tasks.push(Task { file, part, bytes });
+        }
+        pending.push(Pending {
+            parts: std::sync::Mutex::new((0..count).map(|_| None).collect()),
+        });
+    }
+    tasks.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.file.cmp(&b.file)));
+    (tasks, pending)
+}
+
+/// Read every source in parallel (largest first, big `.evtx` files in parts), calling `on_done`
+/// as each file finishes. The result is in the order of `sources`.
 pub fn ingest_all(
     sources: &[Source],
     options: &IngestOptions,
     on_done: &(dyn Fn(&Source, &InputReport) + Sync),
 ) -> Vec<FileIngest> {
-    let mut order: Vec<usize> = (0..sources.len()).collect();
-    order.sort_by(|&a, &b| sources[b].size.cmp(&sources[a].size).then(a.cmp(&b)));
-    // One file per task: files differ in cost by orders of magnitude, so rayon must not hand a
-    // thread a contiguous half of the list.
+    let (tasks, pending) = tasks(sources, options);
+    // One task per reader: files differ in cost by orders of magnitude, so rayon must not hand
+    // a thread a contiguous half of the list.
     let readers = watchdog::ReaderPool::default();
     let mut options = options.clone();
     if options.chunk_walkers.is_none() {
@@ -198,24 +349,48 @@ pub fn ingest_all(
         };
     }
     let options = &options;
-    let mut results: Vec<(usize, FileIngest)> = order
+    let mut results: Vec<(usize, FileIngest)> = tasks
         .into_par_iter()
         .with_max_len(1)
-        .map(|i| {
+        .filter_map(|task| {
+            let source = &sources[task.file];
             let reading = options.chunk_walkers.as_ref().map(ChunkWalkers::reading);
-            let mut done = readers.run(&sources[i], options, read_guarded);
+            let done = read_task(&readers, source, options, task.part);
             drop(reading);
+            let parts = pending[task.file].add(task.part.index, done)?;
+            let mut done = match parts.len() {
+                1 => parts.into_iter().next().expect("one part"),
+                _ => join_parts(parts),
+            };
             // Committed here, not by the reader: a reader abandoned by the watchdog never adds
             // its events to the run.
             if let (Some(spool), Some(file)) = (&options.spool, done.spooled.take()) {
                 spool.commit(file);
             }
-            on_done(&sources[i], &done.report);
-            (i, done)
+            on_done(source, &done.report);
+            Some((task.file, done))
         })
         .collect();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Read a file, or one part of it, on a reader thread under the watchdog.
+fn read_task(
+    readers: &watchdog::ReaderPool,
+    source: &Source,
+    options: &IngestOptions,
+    part: evtx::Part,
+) -> FileIngest {
+    if part.count == 1 {
+        return readers.run(source, options, read_guarded);
+    }
+    let mut options = options.clone();
+    // The file's memory budget is shared by its parts.
+    options.max_file_memory = options.max_file_memory.map(|m| m / part.count as u64);
+    readers.run(source, &options, move |source, options| {
+        read_guarded_part(source, options, part)
+    })
 }
 
 /// Recognise a text export (wevtutil, Event Viewer, PowerShell, trace text, tracerpt or EvtxECmd

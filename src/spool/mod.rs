@@ -32,6 +32,10 @@ use std::sync::{Arc, Mutex};
 /// Default memory budget of a spool: 64 MiB of event text and keys.
 pub const DEFAULT_MEMORY: usize = 64 << 20;
 
+/// The order of reading of a part's events starts at its part number shifted by this many bits:
+/// a part pushes fewer than 2^40 events.
+const PART_SEQ_BITS: u32 = 40;
+
 /// Settings of a [`Spool`].
 #[derive(Clone, Debug)]
 pub struct SpoolOptions {
@@ -222,6 +226,22 @@ impl FileSpool {
         }
     }
 
+    /// Join the spool of the next part of the same input (see [`Spool::file_part`]).
+    pub fn absorb(&mut self, later: FileSpool) {
+        self.spilled.extend(later.spilled);
+        let base = self.held.text.len();
+        self.held.text.extend_from_slice(&later.held.text);
+        let entries = later.held.entries.into_iter().map(|mut entry| {
+            entry.start += base;
+            entry
+        });
+        self.held.entries.extend(entries);
+        self.next_seq = self.next_seq.max(later.next_seq);
+        if self.failure.is_none() {
+            self.failure = later.failure;
+        }
+    }
+
     /// Which of `wanted` (record id and time) an event pushed so far has, held or on disk.
     pub fn present(
         &mut self,
@@ -284,7 +304,16 @@ impl Spool {
 
     /// A spool for the reader of the input `input` (named as its report names it).
     pub fn file(&self, input: &str) -> FileSpool {
-        FileSpool::new(self.options.clone(), Arc::from(input))
+        self.file_part(input, 0)
+    }
+
+    /// A spool for the reader of part `part` (from 0) of the input `input`, joined to the
+    /// spools of the parts before it with [`FileSpool::absorb`]: its events' order of reading
+    /// comes after theirs.
+    pub fn file_part(&self, input: &str, part: usize) -> FileSpool {
+        let mut spool = FileSpool::new(self.options.clone(), Arc::from(input));
+        spool.next_seq = (part as u64) << PART_SEQ_BITS;
+        spool
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

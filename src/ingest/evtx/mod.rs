@@ -29,15 +29,18 @@
 //! checksums are never used to drop data. The reader checks the watchdog limits between records.
 
 mod chunks;
+mod parts;
 mod shapes;
 
-use super::evtx_checks::{BadChunks, ChunkCheck, PaddedFile, header_notes};
+use super::evtx_checks::{ChunkCheck, PaddedFile, header_notes};
 use super::{Collector, IngestOptions, evtx_json};
 use crate::event::Event;
 use crate::source::Source;
 pub use chunks::ChunkWalkers;
 use chunks::{BATCH_CHUNKS, ChunkReader};
-use evtx::{EvtxParser, EvtxRecord, ParserSettings};
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+pub use parts::Part;
 use shapes::{RawWalk, ShapeCache, direct};
 use std::sync::Arc;
 
@@ -53,22 +56,42 @@ enum Rendered {
     Bad(u64, String),
 }
 
-/// Read every record of an `.evtx` file. `Err` means the file could not be opened at all.
+/// Read every record of an `.evtx` file, or of one [`Part`] of it. `Err` means the file could not
+/// be opened at all.
 pub fn read(
     source: &Source,
     collector: &mut Collector,
     options: &IngestOptions,
+    part: Option<Part>,
 ) -> Result<(), String> {
     let file = std::fs::File::open(&source.path).map_err(|e| format!("cannot open: {e}"))?;
-    let (padded, partial) = PaddedFile::new(file).map_err(|e| format!("cannot open: {e}"))?;
-    let parser =
-        EvtxParser::from_read_seek(padded).map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    let (mut padded, partial) = PaddedFile::new(file).map_err(|e| format!("cannot open: {e}"))?;
+    let Some(part) = part else {
+        let parser = EvtxParser::from_read_seek(padded).map_err(not_readable)?;
+        note_partial(partial, collector);
+        return read_parser(parser, source.display.clone(), collector, options);
+    };
+    let header_block = {
+        let parser = EvtxParser::from_read_seek(&mut padded).map_err(not_readable)?;
+        note_partial(partial, collector);
+        header_notes(parser.header(), collector);
+        parser.header().header_block_size
+    };
+    let order = parts::record_order(&mut padded, header_block);
+    let chunks = parts::PartChunks::new(&mut padded, parts::share(&order, part));
+    read_chunks(chunks, source.display.clone(), collector, options)
+}
+
+fn not_readable(error: EvtxError) -> String {
+    format!("not a readable EVTX file: {error}")
+}
+
+fn note_partial(partial: Option<u64>, collector: &mut Collector) {
     if let Some(bytes) = partial {
         collector.note(format!(
             "the file ends inside a chunk ({bytes} of 65536 bytes, truncated?): the records of that partial chunk were read as far as they go"
         ));
     }
-    read_parser(parser, source.display.clone(), collector, options)
 }
 
 /// Read an `.evtx` file held in memory (the fuzz targets use it).
@@ -78,29 +101,36 @@ pub(crate) fn read_buffer(
     collector: &mut Collector,
     options: &IngestOptions,
 ) -> Result<(), String> {
-    let parser =
-        EvtxParser::from_buffer(bytes).map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    let parser = EvtxParser::from_buffer(bytes).map_err(not_readable)?;
     read_parser(parser, path, collector, options)
 }
 
 fn read_parser<T: std::io::Read + std::io::Seek>(
-    parser: EvtxParser<T>,
+    mut parser: EvtxParser<T>,
     path: Arc<str>,
     collector: &mut Collector,
     options: &IngestOptions,
 ) -> Result<(), String> {
     header_notes(parser.header(), collector);
+    read_chunks(parser.chunks(), path, collector, options)
+}
+
+/// Read `chunks` (a file's, or a part's, in record order) into the collector.
+fn read_chunks(
+    chunks: impl Iterator<Item = Result<EvtxChunkData, EvtxError>>,
+    path: Arc<str>,
+    collector: &mut Collector,
+    options: &IngestOptions,
+) -> Result<(), String> {
     let settings = ParserSettings::new()
         .num_threads(1)
         .indent(false)
         .separate_json_attributes(true)
         .recover_records(options.recover_records);
-    let mut parser = parser.with_configuration(settings.clone());
-    let settings = Arc::new(settings);
     let mut reader = ChunkReader {
         walk: RawWalk {
             path,
-            settings,
+            settings: Arc::new(settings),
             carve: options.recover_records,
         },
         fast: !options.render_every_record,
@@ -108,12 +138,12 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
         shapes: ShapeCache::default(),
         group_shapes: Vec::new(),
         checks: ChunkCheck::default(),
-        bad_chunks: BadChunks::default(),
+        bad_chunks: Default::default(),
     };
     // One batch is walked on the pool while the one before it is committed here.
     let mut in_flight = None;
     let mut batch = Vec::with_capacity(BATCH_CHUNKS);
-    for chunk in parser.chunks() {
+    for chunk in chunks {
         collector.check()?;
         match chunk {
             Ok(chunk) => {
@@ -142,9 +172,7 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     }
     let started = reader.start(batch);
     reader.finish(started, collector)?;
-    if let Some(note) = reader.bad_chunks.note() {
-        collector.note(note);
-    }
+    collector.bad_chunks.absorb(reader.bad_chunks);
     Ok(())
 }
 
