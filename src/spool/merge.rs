@@ -8,8 +8,6 @@
 use super::run::{RunFile, RunReader, RunWriter};
 use super::{Key, MemoryRun, SpoolOptions};
 use crate::event::{Event, Repeats, copies_in_group};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 /// Run files one merge reads at once (each holds a read buffer); more are merged in passes.
@@ -115,19 +113,24 @@ impl Sorted {
         &mut self,
         mut visit: impl FnMut(&Key, Option<u64>, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        let mut heads: BinaryHeap<Reverse<(Key, usize)>> = self
-            .cursors
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.key().map(|k| Reverse((k.clone(), i))))
+        let cursors = &mut self.cursors;
+        // A binary min-heap of the cursors that have an entry left, by their current key (then
+        // by index): keys are compared where the cursors hold them, never copied.
+        let mut heads: Vec<usize> = (0..cursors.len())
+            .filter(|&i| cursors[i].key().is_some())
             .collect();
-        while let Some(Reverse((key, i))) = heads.pop() {
-            let cursor = &mut self.cursors[i];
-            visit(&key, cursor.record_id(), cursor.line())?;
-            cursor.advance()?;
-            if let Some(next) = cursor.key() {
-                heads.push(Reverse((next.clone(), i)));
+        for at in (0..heads.len() / 2).rev() {
+            sift_down(&mut heads, cursors, at);
+        }
+        while let Some(&first) = heads.first() {
+            let cursor = &cursors[first];
+            let key = cursor.key().expect("a cursor in the heap has an entry");
+            visit(key, cursor.record_id(), cursor.line())?;
+            cursors[first].advance()?;
+            if cursors[first].key().is_none() {
+                heads.swap_remove(0);
             }
+            sift_down(&mut heads, cursors, 0);
         }
         Ok(())
     }
@@ -186,6 +189,30 @@ impl Sorted {
                 Cursor::File(_) => None,
             })
             .collect()
+    }
+}
+
+/// True when cursor `a`'s entry comes before cursor `b`'s (both have one).
+fn before(cursors: &[Cursor], a: usize, b: usize) -> bool {
+    (cursors[a].key(), a) < (cursors[b].key(), b)
+}
+
+/// Restore the heap order of `heads` below `at` (see [`Sorted::visit`]).
+fn sift_down(heads: &mut [usize], cursors: &[Cursor], mut at: usize) {
+    loop {
+        let (left, right) = (2 * at + 1, 2 * at + 2);
+        let mut least = at;
+        if left < heads.len() && before(cursors, heads[left], heads[least]) {
+            least = left;
+        }
+        if right < heads.len() && before(cursors, heads[right], heads[least]) {
+            least = right;
+        }
+        if least == at {
+            return;
+        }
+        heads.swap(at, least);
+        at = least;
     }
 }
 

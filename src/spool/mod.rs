@@ -168,6 +168,9 @@ pub struct FileSpool {
     /// The input, as its report names it.
     input: Arc<str>,
     held: MemoryRun,
+    /// Bytes held before a sorted run is written: a quarter of the budget per reader (a file
+    /// read in parts has its parts' shares).
+    share: usize,
     spilled: Vec<RunFile>,
     next_seq: u64,
     failure: Option<String>,
@@ -187,6 +190,7 @@ impl std::fmt::Debug for FileSpool {
 impl FileSpool {
     fn new(options: SpoolOptions, input: Arc<str>) -> Self {
         FileSpool {
+            share: options.memory / 4,
             options,
             input,
             held: MemoryRun::default(),
@@ -212,7 +216,7 @@ impl FileSpool {
             len: self.held.text.len() - start,
         });
         self.next_seq += 1;
-        if self.held.bytes() > self.options.memory / 4 && self.failure.is_none() {
+        if self.held.bytes() > self.share && self.failure.is_none() {
             self.spill();
         }
         Ok(())
@@ -226,8 +230,10 @@ impl FileSpool {
         }
     }
 
-    /// Join the spool of the next part of the same input (see [`Spool::file_part`]).
+    /// Join the spool of the next part of the same input (see [`Spool::file_part`]). What the
+    /// parts held stays held: their shares of the budget add up.
     pub fn absorb(&mut self, later: FileSpool) {
+        self.share += later.share;
         self.spilled.extend(later.spilled);
         let base = self.held.text.len();
         self.held.text.extend_from_slice(&later.held.text);

@@ -20,7 +20,7 @@ const BUFFER: usize = 64 << 10;
 
 /// A sorted run on disk.
 pub(super) struct RunFile {
-    file: File,
+    pub(super) file: File,
 }
 
 /// Writes one run file.
@@ -210,14 +210,11 @@ impl RunReader {
         let mut len = [0u8; 4];
         input.read_exact(&mut len)?;
         into.clear();
-        input
-            .by_ref()
-            .take(u64::from(u32::from_le_bytes(len)))
-            .read_to_end(into)?;
-        if into.len() != u32::from_le_bytes(len) as usize {
-            return Err(invalid("run file ends inside an entry"));
-        }
-        Ok(())
+        into.resize(u32::from_le_bytes(len) as usize, 0);
+        input.read_exact(into).map_err(|error| match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => invalid("run file ends inside an entry"),
+            _ => error,
+        })
     }
 
     /// A host, path or input: the previous entry's (shared) when the text is the same.

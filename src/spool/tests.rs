@@ -335,3 +335,69 @@ fn copies_between_inputs_that_name_other_files_are_counted_under_the_inputs() {
     );
     assert!(repeats.of("a.evtx").is_none());
 }
+
+#[test]
+fn a_file_spooled_in_parts_merges_like_one_reader_and_keeps_what_its_parts_held() {
+    // Part 1's events tie part 0's keys but for the order of reading: joined, part 0's come
+    // first, as one reader that read both parts in turn would give them.
+    let events: Vec<Event> = (0..12)
+        .map(|i| {
+            let mut e = event("x.evtx", "H", i % 3, 0, 7);
+            e.event_id = 1000 + i as u32;
+            e
+        })
+        .collect();
+    let expected = expected_lines(std::slice::from_ref(&events));
+    let options = SpoolOptions {
+        memory: 1 << 20,
+        dir: None,
+    };
+    let spool = Spool::new(options.clone());
+    let mut first = spool.file_part("x.evtx", 0);
+    let mut second = spool.file_part("x.evtx", 1);
+    for e in &events[..6] {
+        first.push(e).unwrap();
+    }
+    for e in &events[6..] {
+        second.push(e).unwrap();
+    }
+    first.absorb(second);
+    assert_eq!(
+        first.share,
+        2 * (options.memory / 4),
+        "the parts' shares add up"
+    );
+    assert!(first.spilled.is_empty());
+    spool.commit(first);
+    let mut text = Vec::new();
+    spool
+        .finish()
+        .unwrap()
+        .for_each_line(|line| {
+            text.extend_from_slice(line);
+            Ok(())
+        })
+        .unwrap();
+    assert!(text == expected, "joined parts differ from one reader");
+}
+
+#[test]
+fn a_run_file_cut_inside_an_entry_is_an_error_not_a_short_line() {
+    let spool = Spool::new(tiny(None));
+    let mut file = spool.file("x.evtx");
+    for i in 0..31 {
+        file.push(&event("x.evtx", "H", i, 0, i as u64)).unwrap();
+    }
+    let run = file.spilled.remove(0);
+    let len = run.file.metadata().unwrap().len();
+    run.file.set_len(len - 3).unwrap();
+    let mut reader = run.reader().unwrap();
+    let error = loop {
+        match reader.advance() {
+            Ok(true) => {}
+            Ok(false) => panic!("the cut run read to its end"),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.to_string(), "run file ends inside an entry");
+}
