@@ -528,6 +528,50 @@ fn evtx_files_read_in_parts_equal_one_reader_per_file() {
     assert!(!whole_lines.is_empty());
 }
 
+/// A meter that says every reader thread holds more each time it is asked.
+struct Growing(std::sync::atomic::AtomicI64);
+
+impl rdptriage::ingest::watchdog::MemoryMeter for Growing {
+    fn thread_bytes(&self) -> i64 {
+        self.0
+            .fetch_add(64 << 20, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A part of a file stopped by the memory budget (each part gets an equal share of it) stops
+/// the whole file: `unreadable`, its events dropped, the reason naming the limit.
+#[test]
+fn a_part_over_its_memory_budget_makes_the_file_unreadable() {
+    use rdptriage::ingest::{EvtxParts, IngestOptions, ingest_all, watchdog::Meter};
+    use rdptriage::source::InputStatus;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rcm.evtx"),
+        rcm_log("RDS01.corp.example", 5000),
+    )
+    .unwrap();
+    let found = rdptriage::source::discover(&[dir.path().to_path_buf()]);
+    let options = IngestOptions {
+        evtx_parts: EvtxParts {
+            min_bytes: 65536,
+            max_parts: Some(4),
+        },
+        memory_meter: Some(Meter(std::sync::Arc::new(Growing(Default::default())))),
+        max_file_memory: Some(200 << 20),
+        ..IngestOptions::default()
+    };
+    assert_eq!(options.evtx_parts.count(&found.sources[0], 2), 4);
+    let read = ingest_all(&found.sources, &options, &|_, _| {});
+    let report = &read[0].report;
+    assert_eq!(report.status, InputStatus::Unreadable);
+    assert!(read[0].events.is_empty());
+    assert_eq!(report.relevant, 0);
+    let reason = report.reason.as_deref().unwrap();
+    assert!(reason.contains("memory budget exceeded"), "{reason}");
+    // 200 MiB shared by 4 parts: each part's reader is stopped past 50 MiB.
+    assert!(reason.contains("the limit is 50 MiB"), "{reason}");
+}
+
 /// The per-host summary of the whole samples folder: only machines whose logs were supplied,
 /// sorted, with totals that add up, and the failures of a known client by cause.
 #[test]
