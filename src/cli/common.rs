@@ -336,6 +336,10 @@ impl Progress for StderrProgress {
         if self.enabled {
             eprint!("\r\x1b[2K");
         }
+        // Reading is over and the reader threads have ended: what they freed goes back to the
+        // system before the timeline is sorted and the attempts rebuilt (a big file read in
+        // parts leaves freed memory in several threads' arenas).
+        crate::alloc_meter::release_freed_memory();
     }
 }
 
