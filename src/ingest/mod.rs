@@ -4,12 +4,16 @@
 //! Produces: one [`FileIngest`] per source — its relevant [`Event`]s and its [`InputReport`]
 //! (records read, failed with the first error, relevant kept, status and reason).
 //!
-//! Files are read in parallel with rayon, biggest first. Each reader decides relevance from the
+//! Files are read in parallel with rayon, biggest first; an `.evtx` file of at least twice
+//! [`EvtxParts::min_bytes`] is cut into contiguous parts of its chunks, up to one per thread, each
+//! read on its own and joined in order afterwards ([`Collector::absorb`]), so one big file keeps
+//! every core busy and gives the same result as one reader. Each reader decides relevance from the
 //! record header (channel/provider and event id) through [`Collector::wants`] *before* building the
 //! field map. A reader never panics the run: a bad record is counted, a bad file is reported.
 //!
-//! Every file is read on its own thread under the [`watchdog`]: a deadline (`file_timeout`) and a
-//! memory budget (`max_file_memory`), checked by the readers between records through
+//! Every file (or part) is read on its own thread under the [`watchdog`]: a deadline
+//! (`file_timeout`) and a memory budget (`max_file_memory`, shared equally by a file's parts),
+//! checked by the readers between records through
 //! [`Collector::check`], and a preemptive deadline that abandons a reader stuck inside a parser.
 
 mod collector;

@@ -38,7 +38,9 @@
 //! thread*; the `rdptriage` binary installs a counting global allocator that keeps that number in
 //! a thread-local counter. Because each file is read on its own thread, and the evtx parser runs
 //! with one thread inline on it, the reader thread's count is the file's footprint: the parser's
-//! buffers plus the events kept. Without a meter (a library caller that supplies none) only the
+//! buffers plus the events kept. A big `.evtx` file read in parts (see
+//! [`EvtxParts`](super::EvtxParts)) has a reader thread per part, each with an equal share of the
+//! budget; one part over its share stops the whole file. Without a meter (a library caller that supplies none) only the
 //! deadline and the parsers' own bounds apply.
 //!
 //! What is guaranteed, and what is not:
