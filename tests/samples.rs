@@ -613,38 +613,11 @@ fn the_host_summary_counts_files_attempts_and_failures_by_cause() {
 /// deadlock (it did). The walked events equal those of rendering every record.
 #[test]
 fn multi_chunk_files_read_in_parallel_without_deadlock_and_match_rendering() {
-    use rdptriage::evtx_writer::{EvtxWriter, Payload, RecordSpec, Value};
     use rdptriage::ingest::{IngestOptions, ingest_all};
     let dir = tempfile::tempdir().unwrap();
-    let t0 = chrono::DateTime::parse_from_rfc3339("2024-01-17T21:20:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
     let files = rayon::current_num_threads() + 1;
     for f in 0..files {
-        let mut writer = EvtxWriter::new();
-        for i in 0..1500u32 {
-            let mut record = RecordSpec::new(
-                "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
-                1149,
-                t0 + chrono::Duration::seconds(i64::from(i)),
-                "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
-                format!("RDS{f:02}.corp.example"),
-            );
-            record.payload = Payload::UserData {
-                element: "EventXML".into(),
-                xmlns: "Event_NS".into(),
-                fields: vec![
-                    ("Param1".into(), Value::String(format!("user{i}"))),
-                    ("Param2".into(), Value::String("CORP".into())),
-                    (
-                        "Param3".into(),
-                        Value::String(format!("10.0.{f}.{}", i % 250)),
-                    ),
-                ],
-            };
-            writer.push(&record).unwrap();
-        }
-        let bytes = writer.finish();
+        let bytes = rcm_log(&format!("RDS{f:02}.corp.example"), 1500);
         assert!(bytes.len() > 4096 + 3 * 65536, "several chunks per file");
         std::fs::write(dir.path().join(format!("rcm{f}.evtx")), bytes).unwrap();
     }

@@ -80,6 +80,20 @@ fn spooled_inputs(
     (text, failure, repeats)
 }
 
+/// Every line of a spool's merge, in order.
+fn finished_lines(spool: &Spool) -> Vec<u8> {
+    let mut text = Vec::new();
+    spool
+        .finish()
+        .unwrap()
+        .for_each_line(|line| {
+            text.extend_from_slice(line);
+            Ok(())
+        })
+        .unwrap();
+    text
+}
+
 /// A budget so small that every few events go to a run file.
 fn tiny(dir: Option<PathBuf>) -> SpoolOptions {
     SpoolOptions { memory: 2048, dir }
@@ -151,16 +165,7 @@ fn more_run_files_than_one_merge_reads_are_merged_in_passes() {
         file.spilled.len()
     );
     spool.commit(file);
-    let mut text = Vec::new();
-    spool
-        .finish()
-        .unwrap()
-        .for_each_line(|line| {
-            text.extend_from_slice(line);
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(text, expected_lines(&files));
+    assert_eq!(finished_lines(&spool), expected_lines(&files));
 }
 
 #[test]
@@ -369,16 +374,10 @@ fn a_file_spooled_in_parts_merges_like_one_reader_and_keeps_what_its_parts_held(
     );
     assert!(first.spilled.is_empty());
     spool.commit(first);
-    let mut text = Vec::new();
-    spool
-        .finish()
-        .unwrap()
-        .for_each_line(|line| {
-            text.extend_from_slice(line);
-            Ok(())
-        })
-        .unwrap();
-    assert!(text == expected, "joined parts differ from one reader");
+    assert!(
+        finished_lines(&spool) == expected,
+        "joined parts differ from one reader"
+    );
 }
 
 #[test]
