@@ -45,7 +45,10 @@ impl Collector {
     pub(crate) fn for_part(source: &Source, options: &IngestOptions, part: usize) -> Self {
         let report = InputReport::new(source);
         Collector {
-            spool: (options.spool.as_ref()).map(|spool| spool.file_part(&report.path, part)),
+            spool: options
+                .spool
+                .as_ref()
+                .map(|s| s.file_part(&report.path, part)),
             report,
             events: Vec::new(),
             options: options.clone(),

@@ -9,10 +9,12 @@
 //!
 //! An event is kept as its JSONL text with its sort key, not as an [`Event`] (the text takes a
 //! fraction of the memory). A file's spool sorts its text and writes it to an anonymous temporary
-//! file (a *run*) once it holds more than a quarter of the memory budget; the text of finished
-//! files waits in memory until the waiting text passes half the budget, and is then merged into
-//! one run on disk. The end is one merge of every run. So `rdptriage events` holds about its
-//! budget whatever the size of the input, and an input under the budget never touches the disk.
+//! file (a *run*) once it holds more than a quarter of the memory budget (a file read in parts
+//! has a spool per part, joined with [`FileSpool::absorb`], and the joined one keeps what they
+//! held); the text of finished files waits in memory until the waiting text passes half the
+//! budget, and is then merged into one run on disk. The end is one merge of every run. So
+//! `rdptriage events` holds about its budget whatever the size of the input, and an input under
+//! the budget never touches the disk.
 //! When a run cannot be written (no space, no temporary folder), the text stays in memory and
 //! [`Sorted::spill_failure`] says why: the output is the same, only the memory bound is lost.
 
