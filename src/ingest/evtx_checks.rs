@@ -14,11 +14,11 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
 /// Size of an EVTX chunk.
-const CHUNK: u64 = 65536;
+pub(super) const CHUNK: u64 = 65536;
 /// Size of the file header block.
-const HEADER_BLOCK: u64 = 4096;
+pub(super) const HEADER_BLOCK: u64 = 4096;
 /// Size of a chunk header (covered by the header checksum, minus bytes 120..128).
-const CHUNK_HEADER: usize = 512;
+pub(super) const CHUNK_HEADER: usize = 512;
 /// Chunk flag: the chunk stores no checksums.
 const CHUNK_NO_CRC32: u32 = 0x4;
 /// How many damaged chunks a note names.
@@ -184,7 +184,7 @@ fn without_empty_tail(file: &mut File, real: u64) -> std::io::Result<u64> {
 
 /// True when every byte is zero (a block at a time, without stopping early inside a block, which
 /// lets the compiler use vector instructions).
-fn all_zero(bytes: &[u8]) -> bool {
+pub(super) fn all_zero(bytes: &[u8]) -> bool {
     bytes
         .chunks(4096)
         .all(|block| block.iter().fold(0u8, |any, b| any | b) == 0)

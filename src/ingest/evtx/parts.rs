@@ -16,19 +16,13 @@
 //! names the lowest first record id (a log that has wrapped around starts anywhere) to the end
 //! of the file, then from the first chunk; all-zero chunks are skipped; a chunk that cannot be
 //! read or whose header is not a chunk header is an error in its place. Tests hold both routes
-//! equal on the samples (every chunk a part) and on the corpus.
+//! equal on generated logs (clean, wrapped, damaged, mutated; every chunk a part) and on the
+//! corpus.
 
-use super::super::evtx_checks::PaddedFile;
+use super::super::evtx_checks::{CHUNK, CHUNK_HEADER, HEADER_BLOCK, PaddedFile, all_zero};
 use evtx::err::{ChunkError, EvtxError};
 use evtx::{EvtxChunkData, EvtxChunkHeader};
 use std::io::{Read, Seek, SeekFrom};
-
-/// Size of an EVTX chunk.
-const CHUNK: u64 = 65536;
-/// Where the first chunk starts (the crate's `EVTX_FILE_HEADER_SIZE`).
-const FIRST_CHUNK: u64 = 4096;
-/// Size of a chunk header.
-const CHUNK_HEADER: usize = 512;
 
 /// Which part of a file a reader reads: `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +66,10 @@ fn oldest_chunk(file: &mut PaddedFile, chunk_count: u64) -> u64 {
     oldest.1
 }
 
+/// Where chunk `number` starts: after the header block (the crate's `EVTX_FILE_HEADER_SIZE`,
+/// whatever the header says its block's size is).
 fn offset(number: u64) -> u64 {
-    FIRST_CHUNK + number * CHUNK
+    HEADER_BLOCK + number * CHUNK
 }
 
 /// The numbers of `order` that `part` reads: a contiguous share, the parts together every one.
@@ -130,7 +126,7 @@ fn read_chunk(file: &mut PaddedFile, number: u64) -> Result<Option<EvtxChunkData
     if read as u64 != CHUNK {
         return Err(ChunkError::IncompleteChunk);
     }
-    if data.iter().all(|b| *b == 0) {
+    if all_zero(&data) {
         return Ok(None);
     }
     let mut chunk = EvtxChunkData::new(data, false)?;
