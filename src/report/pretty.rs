@@ -3,8 +3,7 @@
 //! Takes: the members of a JSON object, one at a time, and the elements of a long array member.
 //! Produces: exactly the bytes `serde_json::to_writer_pretty` writes for the whole object (two
 //! spaces per level), without holding the document: each member or element is rendered on its
-//! own and indented to its depth. Pretty JSON has line breaks only between tokens (a string's
-//! line breaks are escaped), so indenting every line after a break is all the nesting needs.
+//! own with serde_json's pretty layout started at its depth in the document ([`NestedPretty`]).
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -30,7 +29,7 @@ impl<'w> PrettyObject<'w> {
     /// One member, `"key": value`.
     pub fn member<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> io::Result<()> {
         self.key(key)?;
-        self.out.write_all(&pretty_indented(value, b"  ")?)
+        self.out.write_all(&pretty_indented(value, 1)?)
     }
 
     /// A member whose value is an array of `items` each turned by `render` into what is written:
@@ -58,7 +57,7 @@ impl<'w> PrettyObject<'w> {
                     if big(item) {
                         Ok(None)
                     } else {
-                        pretty_indented(&render(item), b"    ").map(Some)
+                        pretty_indented(&render(item), 2).map(Some)
                     }
                 })
                 .collect::<io::Result<_>>()?;
@@ -69,7 +68,7 @@ impl<'w> PrettyObject<'w> {
                 match text {
                     Some(text) => self.out.write_all(&text)?,
                     None => {
-                        write_pretty_indented(&mut *self.out, &render(item), b"    ")?;
+                        write_pretty_indented(&mut *self.out, &render(item), 2)?;
                     }
                 }
             }
@@ -94,45 +93,110 @@ impl<'w> PrettyObject<'w> {
     }
 }
 
-/// `value` as pretty JSON with `indent` after every line break, in memory.
-fn pretty_indented<T: Serialize + ?Sized>(value: &T, indent: &[u8]) -> io::Result<Vec<u8>> {
-    write_pretty_indented(Vec::new(), value, indent)
+/// `value` as pretty JSON nested `levels` deep, in memory.
+fn pretty_indented<T: Serialize + ?Sized>(value: &T, levels: usize) -> io::Result<Vec<u8>> {
+    write_pretty_indented(Vec::new(), value, levels)
 }
 
-/// `value` as pretty JSON with `indent` after every line break, written to `out` once (not
-/// rendered and then copied with the indents: a brute-forced host's attempt renders to
-/// megabytes). Returns `out`.
+/// `value` as pretty JSON nested `levels` deep (its lines after the first indented by that
+/// many levels more), written to `out` once (not rendered and then copied: a brute-forced
+/// host's attempt renders to megabytes). Returns `out`.
 fn write_pretty_indented<W: Write, T: Serialize + ?Sized>(
-    out: W,
+    mut out: W,
     value: &T,
-    indent: &[u8],
+    levels: usize,
 ) -> io::Result<W> {
-    let mut out = Indenting { out, indent };
-    serde_json::to_writer_pretty(&mut out, value)?;
-    Ok(out.out)
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, NestedPretty::new(levels));
+    value.serialize(&mut serializer)?;
+    Ok(out)
 }
 
-/// A writer that passes its input on to `out` and adds `indent` after every line break (found a
-/// word at a time, copied a line at a time).
-struct Indenting<'i, W: Write> {
-    out: W,
-    indent: &'i [u8],
+/// Spaces for indents, written a slice at a time.
+const SPACES: &[u8] = &[b' '; 64];
+
+/// serde_json's `PrettyFormatter` (two spaces a level) for a value that sits `base` levels deep
+/// in the document: the same state and the same bytes, with every line break followed by the
+/// indent of its depth in the whole document.
+struct NestedPretty {
+    base: usize,
+    depth: usize,
+    has_value: bool,
 }
 
-impl<W: Write> Write for Indenting<'_, W> {
-    fn write(&mut self, text: &[u8]) -> io::Result<usize> {
-        let mut start = 0;
-        for at in memchr::memchr_iter(b'\n', text) {
-            self.out.write_all(&text[start..=at])?;
-            self.out.write_all(self.indent)?;
-            start = at + 1;
+impl NestedPretty {
+    fn new(base: usize) -> Self {
+        NestedPretty {
+            base,
+            depth: 0,
+            has_value: false,
         }
-        self.out.write_all(&text[start..])?;
-        Ok(text.len())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    /// `separator` (a line break, with a comma before it or not), then the current indent.
+    fn break_line<W: ?Sized + Write>(&self, out: &mut W, separator: &[u8]) -> io::Result<()> {
+        out.write_all(separator)?;
+        let mut width = 2 * (self.base + self.depth);
+        while width > 0 {
+            let now = width.min(SPACES.len());
+            out.write_all(&SPACES[..now])?;
+            width -= now;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.break_line(out, b"\n")?;
+        }
+        out.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for NestedPretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.break_line(out, if first { b"\n" } else { b",\n" })
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.break_line(out, if first { b"\n" } else { b",\n" })
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -208,29 +272,28 @@ mod tests {
     }
 
     #[test]
-    fn indenting_keeps_every_byte_and_adds_the_indent_after_each_break() {
-        for (text, want) in [
-            ("", ""),
-            ("a", "a"),
-            ("\n", "\n>>"),
-            ("a\nb", "a\n>>b"),
-            ("a\n\nb\n", "a\n>>\n>>b\n>>"),
+    fn a_nested_value_is_serde_jsons_pretty_text_indented_to_its_depth() {
+        // Deeper than the spaces written at once (64: 32 levels), empty and non-empty
+        // containers, a line break inside a string (escaped, so no indent follows it).
+        let mut deep = json!(["bottom", {}]);
+        for level in 0..40 {
+            deep = json!({"level": level, "inner": deep, "empty": [], "text": "a\nb"});
+        }
+        for value in [
+            json!(1),
+            json!("x"),
+            json!([]),
+            json!({}),
+            json!([[]]),
+            deep,
         ] {
-            // Whole, and a byte at a time (a writer gets its input in pieces).
-            let mut whole = Indenting {
-                out: Vec::new(),
-                indent: b">>",
-            };
-            whole.write_all(text.as_bytes()).unwrap();
-            assert_eq!(whole.out, want.as_bytes(), "{text:?}");
-            let mut pieces = Indenting {
-                out: Vec::new(),
-                indent: b">>",
-            };
-            for byte in text.as_bytes() {
-                pieces.write_all(std::slice::from_ref(byte)).unwrap();
+            let plain = serde_json::to_string_pretty(&value).unwrap();
+            for levels in [0, 1, 2, 5] {
+                let indent = "  ".repeat(levels);
+                let want = plain.replace('\n', &format!("\n{indent}"));
+                let got = pretty_indented(&value, levels).unwrap();
+                assert_eq!(String::from_utf8(got).unwrap(), want, "{levels} levels");
             }
-            assert_eq!(pieces.out, want.as_bytes(), "{text:?}");
         }
     }
 }
