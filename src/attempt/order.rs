@@ -7,15 +7,17 @@
 //! runs one after the other would), and for each position the number of its host's spelling, so
 //! the timeline can be indexed by host without hashing every event's host name.
 //!
-//! How: a file's records are nearly always in time order already, so each run is checked and, if
-//! need be, sorted on its own (in parallel). One run is then the timeline as it is. Several runs
-//! are merged through small keys (time, host rank, file rank, record or line, run, position):
-//! host names and file paths are ranked once per distinct text (the events of one file share
-//! their strings, so nearly every look-up hits the previous one), the keys are sorted in
+//! How: a file's records are nearly always in time order already, so one run in order is the
+//! timeline as it is. Several runs, or one out of order (a clock set back, a log whose records
+//! were not written in time order), are merged through small keys (time, host rank, file rank,
+//! record or line, run, position; the last two keep equal events in input order, as a stable sort
+//! would): host names and file paths are ranked once per distinct text (the events of one file
+//! share their strings, so nearly every look-up hits the previous one), the keys are sorted in
 //! parallel, and the events are put in key order in place: the runs are appended to the largest
 //! one (each run's buffer freed as it is appended), then each cycle of the order is followed with
-//! swaps. Sorting whole events moved each one many times; moving each into a new vector held every
-//! event twice at the peak of a many-file run. Copies of one record read from several places are
+//! swaps. Sorting whole events moved each one many times (and a stable sort holds half of them
+//! again as scratch); moving each into a new vector held every event twice at the peak of a
+//! many-file run. Copies of one record read from several places are
 //! then dropped (see [`super::repeats`]).
 
 use crate::event::Event;
@@ -37,20 +39,19 @@ pub(super) struct Ordered {
 
 /// Sort the events of `inputs` (each input's name and events) into one timeline.
 pub(super) fn order(mut inputs: Vec<(Arc<str>, Vec<Event>)>) -> Ordered {
-    use rayon::prelude::*;
     inputs.retain(|(_, run)| !run.is_empty());
     // Runs in the order of their inputs' names: events of equal keys (copies of one record in
     // two rdptriage JSONL files name the same source) keep that order.
     inputs.sort_by(|a, b| a.0.cmp(&b.0));
     let (names, mut runs): (Vec<Arc<str>>, Vec<Vec<Event>>) = inputs.into_iter().unzip();
-    runs.par_iter_mut().for_each(|run| {
-        if !run.is_sorted_by(|a, b| a.sort_key() <= b.sort_key()) {
-            run.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        }
-    });
+    let one_sorted_run = match &runs[..] {
+        [] => true,
+        [run] => run.is_sorted_by(|a, b| a.sort_key() <= b.sort_key()),
+        _ => false,
+    };
     let mut hosts = Ranks::default();
-    let (mut events, host_of, keep, repeats) = if runs.len() <= 1 {
-        // One run is the timeline as it is (sorted above): only its hosts need numbers.
+    let (mut events, host_of, keep, repeats) = if one_sorted_run {
+        // One sorted run is the timeline as it is: only its hosts need numbers.
         let run = runs.pop().unwrap_or_default();
         let name = names.first().cloned().unwrap_or_else(|| Arc::from(""));
         let mut host_of: Vec<u32> = run.iter().map(|e| hosts.id(e.host())).collect();
