@@ -20,6 +20,8 @@ pub trait DirectValue {
     fn field(&self) -> Option<FieldValue>;
     /// The crate's reading of the value, when it has one we use (not for SIDs).
     fn binxml(&self) -> Option<BinXmlValue<'_>>;
+    /// True for a NullType value.
+    fn is_null(&self) -> bool;
 }
 
 impl DirectValue for BinXmlValue<'_> {
@@ -29,6 +31,9 @@ impl DirectValue for BinXmlValue<'_> {
     fn binxml(&self) -> Option<BinXmlValue<'_>> {
         Some(self.clone())
     }
+    fn is_null(&self) -> bool {
+        matches!(self, BinXmlValue::NullType)
+    }
 }
 
 impl DirectValue for RawValue<'_> {
@@ -37,6 +42,9 @@ impl DirectValue for RawValue<'_> {
     }
     fn binxml(&self) -> Option<BinXmlValue<'_>> {
         self.decoded()
+    }
+    fn is_null(&self) -> bool {
+        self.kind == 0x00
     }
 }
 
@@ -96,6 +104,14 @@ pub fn header<V: DirectValue>(
     values: &[V],
     strings: &mut Strings,
 ) -> Option<DirectHeader> {
+    // A header element left out of this record (its dependency value is null): the crate's way.
+    if shape
+        .vanishing
+        .iter()
+        .any(|&d| values.get(usize::from(d)).is_some_and(DirectValue::is_null))
+    {
+        return None;
+    }
     let event_id = number(shape.event_id.as_ref()?, values)?;
     let provider = match text_slot(shape.provider.as_ref(), values, strings)? {
         Some(name) => name,

@@ -51,7 +51,7 @@ fn fix_chunk_checksums(file: &mut [u8], start: usize) {
 
 /// Make the first chunk end after `keep` records, as after the log was cleared or its chunk
 /// reused: the records after them stay in the chunk's free space, stale. Checksums stay valid.
-fn leave_stale_records(file: &mut [u8], keep: usize) -> usize {
+pub(super) fn leave_stale_records(file: &mut [u8], keep: usize) -> usize {
     let chunk = &mut file[HEADER..HEADER + 65536];
     let offsets = record_offsets(chunk);
     assert!(

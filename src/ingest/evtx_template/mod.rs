@@ -66,6 +66,9 @@ pub struct TemplateShape {
     /// The substitution value holding the payload as nested BinXML, when the template has one,
     /// and where it sits.
     pub payload: Option<(u16, PayloadKind)>,
+    /// The dependency ids of the `System` elements read above: with one of these values null,
+    /// the crate leaves that element out (MS-EVEN6 §2.2.12), and the record is left to it.
+    pub vanishing: Vec<u16>,
 }
 
 /// Limits that keep a hostile template cheap to reject.
@@ -120,6 +123,11 @@ pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShap
     };
     reader.fragment_header()?;
     let root = reader.element(0)?;
+    // The end-of-stream token (or the end of the definition) after the root element: the crate
+    // reads on to it, and fails the template on anything else.
+    if !matches!(reader.peek(), None | Some(0x00)) {
+        return None;
+    }
     match context {
         Context::Record => (root.name == "Event").then(|| shape_of(&root))?,
         Context::Payload(kind) => {
@@ -293,12 +301,18 @@ impl Reader<'_> {
             }
             0x0d | 0x0e => {
                 let index = self.u16()?;
-                let _value_type = self.u8()?;
-                Some(Slot::Value(index))
+                // The crate refuses a template whose substitution declares an unknown type.
+                known_value_type(self.u8()?).then_some(Slot::Value(index))
             }
             _ => None,
         }
     }
+}
+
+/// A BinXML value type the crate knows (MS-EVEN6 §2.2.8: the scalar types, EvtHandle, BinXml,
+/// EvtXml, and the arrays of the scalar types).
+fn known_value_type(kind: u8) -> bool {
+    matches!(kind, 0x00..=0x15 | 0x20 | 0x21 | 0x23 | 0x81..=0x95)
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
@@ -382,6 +396,20 @@ fn system(system: &Element, shape: &mut TemplateShape) -> Option<()> {
             return None;
         }
         let content = Some(e.content.clone());
+        let mapped = matches!(
+            e.name.as_str(),
+            "Provider"
+                | "EventID"
+                | "Level"
+                | "TimeCreated"
+                | "EventRecordID"
+                | "Channel"
+                | "Computer"
+        );
+        // An element that may vanish (dependency): the event is built only while it is there.
+        if let (true, Some(dependency)) = (mapped, e.dependency) {
+            shape.vanishing.push(dependency);
+        }
         match e.name.as_str() {
             "Provider" => {
                 shape.provider = attribute(e, "Name").cloned();
@@ -392,7 +420,7 @@ fn system(system: &Element, shape: &mut TemplateShape) -> Option<()> {
             "TimeCreated" => shape.time = attribute(e, "SystemTime").cloned(),
             "EventRecordID" => shape.record_id = content,
             "Correlation" => {
-                // An element that may vanish (dependency) is not mapped for the header.
+                // A Correlation that may vanish is not a shape we map.
                 if e.dependency.is_some() {
                     return None;
                 }
