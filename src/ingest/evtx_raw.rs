@@ -8,10 +8,11 @@
 //!
 //! This is the fast path of the EVTX reader: for a record it does not need, the reader spends a
 //! few dozen bytes of parsing instead of the crate building the record's whole content. It is
-//! strict on purpose: a chunk whose records are not all plainly laid out (a damaged record, stale
-//! records to carve in its slack, a value whose size does not fit its type, content other than
-//! one template instance) gives `None`, and the reader hands that chunk to the crate as before.
-//! The samples and corpus tests hold both paths equal.
+//! strict on purpose: a chunk whose records are not all plainly laid out (a damaged record, a
+//! value whose size does not fit its type, content other than one template instance) gives
+//! `None`, and the reader hands that chunk to the crate as before. Stale records in the slack
+//! are left to the crate to carve ([`slack_holds_records`], [`hide_records`]). The samples and
+//! corpus tests hold both paths equal.
 
 use crate::event::FieldValue;
 use evtx::EvtxChunkHeader;
@@ -47,11 +48,26 @@ pub struct RawRecord<'a> {
 
 /// The chunk's live records in order, or `None` when the chunk needs the crate's walk: a record
 /// it cannot read, or (with `carve`) anything looking like a record in the slack after them.
+/// (The reader takes [`live_walk`] and [`slack_holds_records`] apart: the tests, both.)
+#[cfg(test)]
 pub fn live_records<'a>(
     data: &'a [u8],
     header: &EvtxChunkHeader,
     carve: bool,
 ) -> Option<Vec<RawRecord<'a>>> {
+    let (records, slack) = live_walk(data, header)?;
+    if carve && slack_holds_records(data, slack) {
+        return None;
+    }
+    Some(records)
+}
+
+/// The chunk's live records in order and the offset where its slack starts (where the crate
+/// starts carving stale records), or `None` when a record needs the crate's walk.
+pub fn live_walk<'a>(
+    data: &'a [u8],
+    header: &EvtxChunkHeader,
+) -> Option<(Vec<RawRecord<'a>>, usize)> {
     let live_end = (header.free_space_offset as usize).min(data.len());
     let mut records = Vec::with_capacity(128);
     let mut offset = CHUNK_HEADER;
@@ -70,11 +86,25 @@ pub fn live_records<'a>(
             break;
         }
     }
-    let slack = data.get(offset.min(data.len())..)?;
-    if carve && slack.windows(4).any(|w| w == RECORD_MAGIC) {
-        return None;
+    Some((records, offset.min(data.len())))
+}
+
+/// True when the slack from `slack` on holds anything looking like a record (its magic).
+pub fn slack_holds_records(data: &[u8], slack: usize) -> bool {
+    data.get(slack..)
+        .is_some_and(|rest| memchr::memmem::find(rest, &RECORD_MAGIC).is_some())
+}
+
+/// `data` with every record magic in `live` (a range of it) overwritten with zeros, so that a
+/// walk of the chunk finds no record there: what is left to find is in the slack.
+pub fn hide_records(data: &mut [u8], live: std::ops::Range<usize>) {
+    let Some(area) = data.get_mut(live) else {
+        return;
+    };
+    let hits: Vec<usize> = memchr::memmem::find_iter(area, &RECORD_MAGIC).collect();
+    for at in hits {
+        area[at..at + RECORD_MAGIC.len()].fill(0);
     }
-    Some(records)
 }
 
 /// A record that is a fragment header, one template instance and the end-of-stream token: its
@@ -259,4 +289,4 @@ fn sid_text(raw: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

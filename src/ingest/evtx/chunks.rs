@@ -10,14 +10,15 @@
 //! its own, readers walk their batches themselves. The walkers are a thread pool of their own
 //! that nothing ever waits in (the file-level pool's threads wait for reader threads, and reader
 //! threads for walkers: sharing a pool could deadlock). The chunks the raw walk leaves to the
-//! crate (damaged records, stale records to carve) are read on the reader thread itself, as
-//! before, where the watchdog's deadline and memory meter see them. Only the raw walk — the
-//! project's own bounded code — runs off the reader thread.
+//! crate (damaged records, layouts it does not know), and the carving of stale records from the
+//! slack of the chunks it took ([`ChunkReader::carve`]), are read on the reader thread itself,
+//! where the watchdog's deadline and memory meter see them. Only the raw walk — the project's
+//! own bounded code — runs off the reader thread.
 
-use super::shapes::{RawWalk, ShapeCache, raw_chunk};
+use super::shapes::{RawChunk, RawWalk, ShapeCache, raw_chunk};
 use super::{Rendered, Tally, collect, render_record};
 use crate::ingest::Collector;
-use crate::ingest::evtx_checks::{BadChunks, ChunkCheck};
+use crate::ingest::evtx_checks::{BadChunks, CHUNK_HEADER, ChunkCheck};
 use evtx::EvtxChunkData;
 use evtx::err::EvtxError;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -83,7 +84,7 @@ impl std::fmt::Debug for ChunkWalkers {
 pub(super) const BATCH_CHUNKS: usize = 16;
 
 /// The raw walk of each chunk of a batch (`None`: left to the crate).
-type Walked = Vec<Option<Vec<Rendered>>>;
+type Walked = Vec<Option<RawChunk>>;
 
 /// What a batch walked on the pool sends back: its chunks, their walks, the group caches.
 type Returned = (Vec<EvtxChunkData>, Walked, Vec<ShapeCache>);
@@ -168,22 +169,34 @@ impl ChunkReader {
         Ok(())
     }
 
-    /// One chunk's records into the collector: the raw walk's, or the crate's.
+    /// One chunk's records into the collector: the raw walk's (and the stale records the crate
+    /// carves from its slack), or the crate's.
     fn read_chunk(
         &mut self,
         chunk: &mut EvtxChunkData,
-        raw: Option<Vec<Rendered>>,
+        raw: Option<RawChunk>,
         tally: &mut Tally,
         collector: &mut Collector,
     ) -> Result<(), String> {
-        if let Some(records) = raw {
-            if !records.is_empty() {
+        let raw = raw.and_then(|raw| {
+            let carved = match raw.stale_from {
+                Some(from) => self.carve(chunk, from)?,
+                None => Carved::default(),
+            };
+            Some((raw.records, carved))
+        });
+        if let Some((records, carved)) = raw {
+            if !records.is_empty() || carved.found {
                 let bad = self.checks.check(&chunk.data, &chunk.header);
                 self.bad_chunks.add(bad);
             }
             for rendered in records {
                 collector.check()?;
                 collect(rendered, false, tally, collector);
+            }
+            for rendered in carved.records {
+                collector.check()?;
+                collect(rendered, true, tally, collector);
             }
             return Ok(());
         }
@@ -223,6 +236,49 @@ impl ChunkReader {
     }
 }
 
+/// The stale records carved from a chunk's slack.
+#[derive(Default)]
+struct Carved {
+    /// The carved records that rendered, in order.
+    records: Vec<Rendered>,
+    /// True when the crate carved any, rendered or not (it read the chunk, then).
+    found: bool,
+}
+
+impl ChunkReader {
+    /// The stale records in the slack of `chunk` (from `from` on) as the crate's route carves
+    /// them after the live records, or `None` when the chunk must take the crate's route whole.
+    ///
+    /// The crate can only carve while it walks the whole chunk, building every live record on
+    /// the way (most of that route's cost). So it walks a copy in which every record magic
+    /// before the slack is zeroed: it finds no live record there, starts carving at the chunk's
+    /// first record, and finds its first stale record where it would have after the live ones
+    /// (a live area ends with a record's size copy, whose top bytes are zero, so no magic spans
+    /// its end). The copy's other bytes, the templates and names the stale records point at
+    /// among them, are the chunk's own. Anything else from the copy (a live record, an error)
+    /// is unexpected: the chunk then goes the crate's way as before.
+    fn carve(&mut self, chunk: &EvtxChunkData, from: usize) -> Option<Carved> {
+        let mut data = chunk.data.clone();
+        crate::ingest::evtx_raw::hide_records(&mut data, CHUNK_HEADER..from);
+        let mut copy = EvtxChunkData::new(data, false).ok()?;
+        copy.number = chunk.number;
+        let mut parsed = copy.parse(self.walk.settings.clone()).ok()?;
+        self.shapes.start_chunk();
+        let mut carved = Carved::default();
+        for record in parsed.iter() {
+            let record = record.ok().filter(|record| record.recovered)?;
+            carved.found = true;
+            // Carved hits that fail to render are noise, as on the crate's route.
+            if let Ok(rendered) =
+                render_record(record, &self.walk.path, self.fast, &mut self.shapes)
+            {
+                carved.records.push(rendered);
+            }
+        }
+        Some(carved)
+    }
+}
+
 /// The raw walks of `chunks` in parallel groups of neighbouring chunks (which mostly share
 /// templates), each group with a template cache of its own.
 fn walk_groups(chunks: &[EvtxChunkData], caches: &mut Vec<ShapeCache>, walk: &RawWalk) -> Walked {
@@ -245,7 +301,85 @@ fn walk_in_order(chunks: &[EvtxChunkData], walk: &RawWalk, shapes: &mut ShapeCac
 
 #[cfg(test)]
 mod tests {
-    use super::ChunkWalkers;
+    use super::*;
+
+    /// A chunk of 10 records whose header says it ends after `live`: the rest stay in its slack,
+    /// stale (as after the log was cleared or the chunk reused).
+    fn chunk_with_stale_records(live: usize) -> EvtxChunkData {
+        let mut data = crate::ingest::evtx_raw::tests::written_chunk(10);
+        let mut starts = vec![CHUNK_HEADER];
+        while starts.len() <= 10 {
+            let at = *starts.last().unwrap();
+            let size = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap());
+            starts.push(at + size as usize);
+        }
+        let put = |data: &mut Vec<u8>, at: usize, bytes: &[u8]| {
+            data[at..at + bytes.len()].copy_from_slice(bytes)
+        };
+        // Last record number and id, last record's offset, free space.
+        put(&mut data, 16, &(live as u64).to_le_bytes());
+        put(&mut data, 32, &(live as u64).to_le_bytes());
+        put(&mut data, 44, &(starts[live - 1] as u32).to_le_bytes());
+        put(&mut data, 48, &(starts[live] as u32).to_le_bytes());
+        EvtxChunkData::new(data, false).unwrap()
+    }
+
+    fn reader() -> ChunkReader {
+        let settings = evtx::ParserSettings::new()
+            .num_threads(1)
+            .separate_json_attributes(true)
+            .recover_records(true);
+        ChunkReader {
+            walk: RawWalk {
+                path: Arc::from("test.evtx"),
+                settings: Arc::new(settings),
+                carve: true,
+            },
+            fast: true,
+            walkers: None,
+            shapes: ShapeCache::default(),
+            group_shapes: Vec::new(),
+            checks: ChunkCheck::default(),
+            bad_chunks: BadChunks::default(),
+        }
+    }
+
+    fn record_id(rendered: &Rendered) -> Option<u64> {
+        match rendered {
+            Rendered::Ok { event, .. } => event.as_ref()?.record_id,
+            Rendered::Bad(..) => None,
+        }
+    }
+
+    #[test]
+    fn stale_records_are_carved_without_the_crate_building_the_live_ones() {
+        let mut chunk = chunk_with_stale_records(6);
+        let mut reader = reader();
+        let raw = raw_chunk(&chunk, &reader.walk, &mut reader.shapes).expect("a raw walk");
+        let live: Vec<_> = raw.records.iter().map(record_id).collect();
+        assert_eq!(live, (1..=6).map(Some).collect::<Vec<_>>());
+        let from = raw.stale_from.expect("stale records in the slack");
+        let carved = reader.carve(&chunk, from).expect("carved from the copy");
+        assert!(carved.found);
+        let ids: Vec<_> = carved.records.iter().map(record_id).collect();
+        // What the crate's route over the whole chunk carves, after its live records.
+        let mut parsed = chunk.parse(reader.walk.settings.clone()).unwrap();
+        let crate_route: Vec<(u64, bool)> = parsed
+            .iter()
+            .map(|r| r.map(|r| (r.event_record_id, r.recovered)).unwrap())
+            .collect();
+        let expected: Vec<(u64, bool)> = (1..=10).map(|id| (id, id > 6)).collect();
+        assert_eq!(crate_route, expected);
+        assert_eq!(ids, (7..=10).map(Some).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_clean_chunk_has_nothing_to_carve() {
+        let chunk = chunk_with_stale_records(10);
+        let mut reader = reader();
+        let raw = raw_chunk(&chunk, &reader.walk, &mut reader.shapes).expect("a raw walk");
+        assert_eq!((raw.records.len(), raw.stale_from), (10, None));
+    }
 
     #[test]
     fn batches_go_to_walkers_only_while_fewer_files_are_read_than_there_are_walkers() {

@@ -12,9 +12,11 @@
 //!    record's header is read for the accounting and its event built ([`super::evtx_direct`])
 //!    only for the events the catalog knows. Batches of chunks are walked in parallel on the
 //!    run's [`ChunkWalkers`], so one big file uses every core.
-//! 2. **Crate values**: a chunk the raw walk does not take whole (a damaged record, stale
-//!    records in its slack, a layout it does not know) is read by the crate, on the reader
-//!    thread, and each record's event is still built from its template values when it can be.
+//! 2. **Crate values**: a chunk the raw walk does not take whole (a damaged record, a layout it
+//!    does not know) is read by the crate, on the reader thread, and each record's event is
+//!    still built from its template values when it can be. Stale records in the slack of a
+//!    chunk the raw walk took are carved by the crate from a copy of the chunk with its live
+//!    records hidden ([`chunks`]), so that it does not build them again.
 //! 3. **JSON**: records whose template or values the direct route does not handle (CDATA, mixed
 //!    text, arrays, floats, carved records) are rendered to JSON by the crate and parsed.
 //!

@@ -191,9 +191,18 @@ pub(super) struct RawWalk {
     pub(super) path: Arc<str>,
     /// The crate's settings (to check a chunk loads as the crate loads it).
     pub(super) settings: Arc<ParserSettings>,
-    /// Recover stale records from chunk slack (the walk then leaves chunks with slack records to
-    /// the crate).
+    /// Recover stale records from chunk slack (the walk then says where a chunk's slack holds
+    /// records, for the crate to carve).
     pub(super) carve: bool,
+}
+
+/// A chunk's live records built from their raw values, and where its slack holds stale records
+/// still to be carved (by the crate: see `chunks.rs`).
+pub(super) struct RawChunk {
+    /// The live records, in order.
+    pub(super) records: Vec<Rendered>,
+    /// Where the slack starts, when carving is on and it holds anything like a record.
+    pub(super) stale_from: Option<usize>,
 }
 
 /// Every live record of a chunk built from its raw values, or `None` when any record needs the
@@ -202,14 +211,15 @@ pub(super) fn raw_chunk(
     chunk: &EvtxChunkData,
     walk: &RawWalk,
     shapes: &mut ShapeCache,
-) -> Option<Vec<Rendered>> {
+) -> Option<RawChunk> {
     let data = chunk.data.as_slice();
     shapes.start_chunk();
     // The crate fails a chunk whose string table it cannot load before reading any record of it:
     // leave such a chunk to the crate, so that both routes say the same.
     EvtxChunk::new(data, &chunk.header, walk.settings.clone()).ok()?;
-    let (path, carve) = (&walk.path, walk.carve);
-    let records = evtx_raw::live_records(data, &chunk.header, carve)?;
+    let path = &walk.path;
+    let (records, slack) = evtx_raw::live_walk(data, &chunk.header)?;
+    let stale_from = (walk.carve && evtx_raw::slack_holds_records(data, slack)).then_some(slack);
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         let (definition, values) = evtx_raw::record_instance(data, record.binxml)?;
@@ -223,5 +233,8 @@ pub(super) fn raw_chunk(
             shapes,
         )?);
     }
-    Some(out)
+    Some(RawChunk {
+        records: out,
+        stale_from,
+    })
 }

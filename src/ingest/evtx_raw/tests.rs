@@ -107,7 +107,7 @@ fn nested_instances_are_read_with_or_without_a_fragment_header() {
 }
 
 /// A one-chunk file of `count` RCM 1149 records, written by the project's EVTX writer.
-fn written_chunk(count: usize) -> Vec<u8> {
+pub(crate) fn written_chunk(count: usize) -> Vec<u8> {
     use crate::evtx_writer::{EvtxWriter, Payload, RecordSpec, Value};
     use chrono::{TimeZone, Utc};
     let mut writer = EvtxWriter::new();
@@ -176,6 +176,21 @@ fn a_damaged_record_or_stale_slack_leaves_the_chunk_to_the_crate() {
     stale[free + 64..free + 68].copy_from_slice(&RECORD_MAGIC);
     assert!(live_records(&stale, &header, true).is_none());
     assert_eq!(live_records(&stale, &header, false).unwrap().len(), 3);
+    let (live, slack) = live_walk(&stale, &header).unwrap();
+    assert_eq!((live.len(), slack), (3, free));
+    assert!(slack_holds_records(&stale, slack) && !slack_holds_records(&chunk, free));
+}
+
+#[test]
+fn hiding_records_zeroes_every_record_magic_in_the_range_and_nothing_else() {
+    let mut data = b"..**\0\0**\0\0x**\0\0..**\0\0".to_vec();
+    let before = data.clone();
+    hide_records(&mut data, 2..17);
+    assert_eq!(&data[..], b"..\0\0\0\0\0\0\0\0x\0\0\0\0..**\0\0");
+    // Outside the data: nothing happens.
+    let mut same = before.clone();
+    hide_records(&mut same, 10..99);
+    assert_eq!(same, before);
 }
 
 #[test]
