@@ -17,8 +17,8 @@
 //! one (each run's buffer freed as it is appended), then each cycle of the order is followed with
 //! swaps. Sorting whole events moved each one many times (and a stable sort holds half of them
 //! again as scratch); moving each into a new vector held every event twice at the peak of a
-//! many-file run. Copies of one record read from several places are
-//! then dropped (see [`super::repeats`]).
+//! many-file run. Copies of one record read from several places are then dropped (see
+//! [`super::repeats`]).
 
 use crate::event::Event;
 use chrono::{DateTime, Utc};

@@ -48,7 +48,7 @@ pub struct RawRecord<'a> {
 
 /// The chunk's live records in order, or `None` when the chunk needs the crate's walk: a record
 /// it cannot read, or (with `carve`) anything looking like a record in the slack after them.
-/// (The reader takes [`live_walk`] and [`slack_holds_records`] apart: the tests, both.)
+/// Kept for the tests: the reader calls [`live_walk`] and [`slack_holds_records`] itself.
 #[cfg(test)]
 pub fn live_records<'a>(
     data: &'a [u8],

@@ -396,39 +396,50 @@ fn system(system: &Element, shape: &mut TemplateShape) -> Option<()> {
             return None;
         }
         let content = Some(e.content.clone());
-        let mapped = matches!(
-            e.name.as_str(),
-            "Provider"
-                | "EventID"
-                | "Level"
-                | "TimeCreated"
-                | "EventRecordID"
-                | "Channel"
-                | "Computer"
-        );
-        // An element that may vanish (dependency): the event is built only while it is there.
-        if let (true, Some(dependency)) = (mapped, e.dependency) {
-            shape.vanishing.push(dependency);
-        }
-        match e.name.as_str() {
+        let mapped = match e.name.as_str() {
             "Provider" => {
                 shape.provider = attribute(e, "Name").cloned();
                 shape.event_source = attribute(e, "EventSourceName").cloned();
+                true
             }
-            "EventID" => shape.event_id = content,
-            "Level" => shape.level = content,
-            "TimeCreated" => shape.time = attribute(e, "SystemTime").cloned(),
-            "EventRecordID" => shape.record_id = content,
+            "EventID" => {
+                shape.event_id = content;
+                true
+            }
+            "Level" => {
+                shape.level = content;
+                true
+            }
+            "TimeCreated" => {
+                shape.time = attribute(e, "SystemTime").cloned();
+                true
+            }
+            "EventRecordID" => {
+                shape.record_id = content;
+                true
+            }
             "Correlation" => {
                 // A Correlation that may vanish is not a shape we map.
                 if e.dependency.is_some() {
                     return None;
                 }
                 shape.activity_id = attribute(e, "ActivityID").cloned();
+                true
             }
-            "Channel" => shape.channel = content,
-            "Computer" => shape.computer = content,
-            _ => {}
+            "Channel" => {
+                shape.channel = content;
+                true
+            }
+            "Computer" => {
+                shape.computer = content;
+                true
+            }
+            _ => false,
+        };
+        // An element read here that may vanish (dependency): the event is built only while it
+        // is there.
+        if let (true, Some(dependency)) = (mapped, e.dependency) {
+            shape.vanishing.push(dependency);
         }
     }
     Some(())
