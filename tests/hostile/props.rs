@@ -75,9 +75,9 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation, protect: usize) {
 }
 
 proptest! {
-    // A fixed seed: deep runs (PROPTEST_CASES=20000, other seeds) still find rare damage that the
-    // crate fails on and the raw chunk walk reads (about one case in 7,000; see
-    // docs/robustness.md), and CI must not turn red at random on them.
+    // A fixed seed: deep runs (20,000 cases, other seeds) still find, rarely, damage that the
+    // crate fails a record on and the raw chunk walk reads (see docs/robustness.md), and CI
+    // must not turn red at random on them.
     #![proptest_config(ProptestConfig {
         cases: 64,
         rng_seed: proptest::test_runner::RngSeed::Fixed(0x7264_7074),
