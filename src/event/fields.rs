@@ -2,9 +2,9 @@
 //!
 //! Takes: fields as the readers find them. Produces: [`Fields`] — a map with the part of the
 //! `BTreeMap` interface the pipeline uses, stored as one sorted vector of (name, value) pairs
-//! while a reader fills it and as one shared allocation of its size once complete; and
-//! [`FieldSets`], which lets the complete maps of a file's events that are equal share that
-//! allocation. A run keeps every relevant event in memory, and most events have a handful of
+//! behind one shared pointer (a reader fills it in place; once complete it is cut to its size);
+//! and [`FieldSets`], which lets the complete maps of a file's events that are equal share that
+//! vector. A run keeps every relevant event in memory, and most events have a handful of
 //! fields, often the same ones: this costs a fraction of a B-tree node per event, and nothing
 //! for a repeated map. Iteration, lookup and serialization order are the names' byte order, as a
 //! `BTreeMap<String, _>` gives them; a JSON object is read as a `BTreeMap` would read it (the
@@ -22,23 +22,12 @@ pub type FieldName = Arc<str>;
 /// Event fields by name, sorted so output is deterministic.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
-    /// Sorted by name, names unique.
-    entries: Entries,
-}
-
-/// A field map's storage: a vector while a reader fills it, one shared allocation once it is
-/// complete ([`Fields::shrink_to_fit`]), so that events with the same fields can share it
-/// ([`FieldSets`]).
-#[derive(Clone, Debug)]
-enum Entries {
-    Building(Vec<(FieldName, FieldValue)>),
-    Shared(Arc<[(FieldName, FieldValue)]>),
-}
-
-impl Default for Entries {
-    fn default() -> Self {
-        Entries::Building(Vec::new())
-    }
+    /// Sorted by name, names unique; `None` when there are none. One pointer wide, since every
+    /// relevant event of a run holds one: the vector grows in place while a reader fills the
+    /// map (nothing else holds it yet), and once the map is complete
+    /// ([`Fields::shrink_to_fit`]) equal maps share it ([`FieldSets`]). Changing a shared map
+    /// copies it first: the others keep theirs.
+    entries: Option<Arc<Vec<(FieldName, FieldValue)>>>,
 }
 
 impl PartialEq for Fields {
@@ -56,26 +45,17 @@ impl Fields {
     /// No fields, with room for `n`.
     pub fn with_capacity(n: usize) -> Self {
         Fields {
-            entries: Entries::Building(Vec::with_capacity(n)),
+            entries: (n > 0).then(|| Arc::new(Vec::with_capacity(n))),
         }
     }
 
     fn as_slice(&self) -> &[(FieldName, FieldValue)] {
-        match &self.entries {
-            Entries::Building(v) => v,
-            Entries::Shared(s) => s,
-        }
+        self.entries.as_deref().map_or(&[], Vec::as_slice)
     }
 
     /// The entries to change (a shared set is copied first: the others keep theirs).
     fn as_vec(&mut self) -> &mut Vec<(FieldName, FieldValue)> {
-        if let Entries::Shared(shared) = &self.entries {
-            self.entries = Entries::Building(shared.to_vec());
-        }
-        match &mut self.entries {
-            Entries::Building(v) => v,
-            Entries::Shared(_) => unreachable!("made a vector just above"),
-        }
+        Arc::make_mut(self.entries.get_or_insert_with(Default::default))
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
@@ -148,21 +128,28 @@ impl Fields {
 
     /// Remove every field.
     pub fn clear(&mut self) {
-        self.entries = Entries::default();
+        self.entries = None;
     }
 
     /// Give back unused room: the map is complete (readers call it once they have filled it),
-    /// and is stored in one allocation of its size. Changing it afterwards copies it.
+    /// and its vector is cut to its size (an empty map holds nothing). Changing it afterwards
+    /// copies it when it is shared.
     pub fn shrink_to_fit(&mut self) {
-        if let Entries::Building(v) = &mut self.entries {
-            self.entries = Entries::Shared(std::mem::take(v).into());
+        match &mut self.entries {
+            Some(entries) if entries.is_empty() => self.entries = None,
+            Some(entries) => {
+                if let Some(vec) = Arc::get_mut(entries) {
+                    vec.shrink_to_fit();
+                }
+            }
+            None => {}
         }
     }
 
     /// True when `self` and `other` are one stored set (see [`FieldSets`]).
     pub fn shares_storage_with(&self, other: &Fields) -> bool {
         match (&self.entries, &other.entries) {
-            (Entries::Shared(a), Entries::Shared(b)) => Arc::ptr_eq(a, b),
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -371,6 +358,20 @@ mod tests {
         };
         let a = sets.share(list());
         assert!(sets.share(list()).shares_storage_with(&a));
+    }
+
+    #[test]
+    fn a_complete_map_holds_only_its_entries() {
+        let mut empty = Fields::with_capacity(8);
+        empty.shrink_to_fit();
+        assert!(empty.entries.is_none(), "an empty map holds no allocation");
+        let mut two = Fields::with_capacity(8);
+        two.insert("b", FieldValue::UInt(2));
+        two.insert("a", FieldValue::UInt(1));
+        two.shrink_to_fit();
+        assert_eq!(two.entries.as_ref().map(|v| v.capacity()), Some(2));
+        assert_eq!(two.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(std::mem::size_of::<Fields>(), std::mem::size_of::<usize>());
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Origin {
 #[derive(Clone, Debug, Default)]
 pub struct Origins {
     recent: Vec<Arc<Origin>>,
-    activities: Vec<Arc<str>>,
+    activities: Vec<ActivityId>,
 }
 
 /// How many origins [`Origins`] keeps (a file rarely has more than a handful).
@@ -98,7 +98,7 @@ impl Origins {
     }
 
     /// The shared text equal to `activity` (`activity` itself when it is new).
-    pub fn share_activity(&mut self, activity: Option<Arc<str>>) -> Option<Arc<str>> {
+    pub fn share_activity(&mut self, activity: Option<ActivityId>) -> Option<ActivityId> {
         let activity = activity?;
         let shared = find_recent(&mut self.activities, |a| *a == activity)
             .unwrap_or_else(|| remember(&mut self.activities, activity, RECENT_ACTIVITIES));
@@ -134,6 +134,58 @@ fn remember<T: Clone>(recent: &mut Vec<T>, item: T, room: usize) -> T {
     item
 }
 
+/// An event's `System/Correlation/@ActivityID` as text (lower case with braces from the EVTX
+/// reader). Shared: the events of one connection hold one copy ([`Origins::share_activity`]).
+/// One pointer wide, since every relevant event of a run holds one or none (the text sits
+/// behind a second pointer, read only when activities are compared or written).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActivityId(Arc<Box<str>>);
+
+impl ActivityId {
+    /// True when `self` and `other` are one shared text (not only equal texts).
+    pub fn shares_text_with(&self, other: &ActivityId) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for ActivityId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ActivityId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ActivityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self.0, f)
+    }
+}
+
+impl From<&str> for ActivityId {
+    fn from(text: &str) -> Self {
+        ActivityId(Arc::new(text.into()))
+    }
+}
+
+impl From<String> for ActivityId {
+    fn from(text: String) -> Self {
+        ActivityId(Arc::new(text.into_boxed_str()))
+    }
+}
+
+impl serde::Serialize for ActivityId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +213,7 @@ mod tests {
         let mut origins = Origins::default();
         let first = origins.share_activity(Some("{a}".into())).unwrap();
         let again = origins.share_activity(Some("{a}".into())).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
+        assert!(first.shares_text_with(&again));
         let other = origins.share_activity(Some("{b}".into())).unwrap();
         assert_eq!(&*other, "{b}");
         assert_eq!(origins.share_activity(None), None);

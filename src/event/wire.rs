@@ -12,7 +12,7 @@
 //! their own (`host`, `channel`, `provider`, and the file as `source.path`), in the order the
 //! struct's derive gave before the origin was shared, and read back the same way.
 
-use super::{Event, Fields, Origin, Origins, ProvenanceWire};
+use super::{ActivityId, Event, Fields, Origin, Origins, ProvenanceWire};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
@@ -162,7 +162,7 @@ impl EventWire<'_> {
             event_id: self.event_id,
             level: self.level,
             record_id: self.record_id,
-            activity_id: self.activity_id.map(|a| Arc::from(&*a)),
+            activity_id: self.activity_id.map(|a| ActivityId::from(&*a)),
             fields: self.fields,
             locator: self.source.locator(),
         }

@@ -9,7 +9,7 @@
 use super::evtx_raw::RawValue;
 use super::evtx_template::{FieldSlot, PayloadKind, Slot, TemplateShape};
 use super::{normalize_guid, parse_system_time};
-use crate::event::{Event, FieldValue, Fields};
+use crate::event::{ActivityId, Event, FieldValue, Fields};
 use evtx::binxml::value_variant::BinXmlValue;
 use std::sync::Arc;
 
@@ -183,7 +183,7 @@ pub fn event<V: DirectValue>(
         event_id: header.event_id,
         level,
         record_id: Some(stored_id.unwrap_or(record_id)),
-        activity_id: activity_id.map(Arc::from),
+        activity_id: activity_id.map(ActivityId::from),
         fields: fields?,
         locator: crate::event::Locator::Record(record_id),
     })

@@ -36,7 +36,7 @@ mod shapes;
 
 use super::evtx_checks::{ChunkCheck, PaddedFile, header_notes};
 use super::{Collector, IngestOptions, evtx_json};
-use crate::event::Event;
+use crate::event::{ActivityId, Event};
 use crate::source::Source;
 pub use chunks::ChunkWalkers;
 use chunks::{BATCH_CHUNKS, ChunkReader};
@@ -305,7 +305,7 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
                 event_id: h.event_id,
                 level: h.level,
                 record_id: Some(h.record_id.unwrap_or(record_id)),
-                activity_id: h.activity_id.as_deref().map(Arc::from),
+                activity_id: h.activity_id.as_deref().map(ActivityId::from),
                 fields,
                 locator: crate::event::Locator::Record(record_id),
             })),
