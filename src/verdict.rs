@@ -299,7 +299,7 @@ fn evidence(analysis: &Analysis, m: &engine::Match) -> Evidence {
         event_id: e.event_id,
         time: m.corrected_time,
         logged_time: e.time,
-        record_id: e.record_id,
+        record_id: e.record_id(),
         source: e.source(),
         summary: fields_text(e),
     }

@@ -96,7 +96,7 @@ fn three_host_client_side_of_the_failed_attempt() {
     assert_eq!(last.event_id, 1026);
     assert_eq!(last.field("Value"), Some(&FieldValue::UInt(2308)));
     assert_eq!(last.field("Name"), Some(&text("Disconnect Reason")));
-    assert_eq!(last.record_id, Some(4112));
+    assert_eq!(last.record_id(), Some(4112));
     assert_eq!(last.level, Some(4));
     assert_eq!(
         &**last.provider(),
@@ -313,7 +313,7 @@ fn server_only_failed_logon_has_typed_fields() {
     assert_eq!(f.field("IpPort"), Some(&FieldValue::UInt(61234)));
     assert_eq!(f.field("FailureReason"), Some(&text("%%2313")));
     assert_eq!(f.level, Some(0));
-    assert_eq!(f.record_id, Some(30994));
+    assert_eq!(f.record_id(), Some(30994));
     // The indented export: provenance is the line of the `<Event` start tag.
     assert_eq!(f.source().position(), 144);
 

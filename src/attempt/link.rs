@@ -435,7 +435,7 @@ pub fn assemble(
 fn first_source<'e>(events: &'e [Event], a: &Attempt) -> Option<(&'e str, crate::event::Locator)> {
     a.events.first().map(|l| {
         let e = &events[l.index];
-        (&**e.path(), e.locator)
+        (&**e.path(), e.locator())
     })
 }
 

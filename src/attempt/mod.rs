@@ -342,10 +342,12 @@ pub(crate) mod tests_support {
             ),
             event_id: id,
             level: None,
-            record_id: Some(secs.unsigned_abs()),
             activity_id: activity.map(crate::event::ActivityId::from),
             fields,
-            locator: crate::event::Locator::Record(secs.unsigned_abs()),
+            place: crate::event::Place::new(
+                crate::event::Locator::Record(secs.unsigned_abs()),
+                Some(secs.unsigned_abs()),
+            ),
         }
     }
 }

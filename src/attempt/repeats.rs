@@ -54,7 +54,7 @@ mod tests {
     /// `ev` on host `srv` with the file and record (or a line, for `record: None`) given.
     fn at(file: &str, record: Option<u64>, id: u32, secs: i64, fields: &[(&str, &str)]) -> Event {
         let mut e = ev("srv", "Security", id, secs, None, fields);
-        e.record_id = record;
+        e.place.set_record_id(record);
         e.set_source(match record {
             Some(r) => Provenance::record(file.into(), r),
             None => Provenance::line(file.into(), secs as u64 + 1),

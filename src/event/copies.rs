@@ -33,7 +33,7 @@ impl Event {
             && earlier.host() == self.host()
             && earlier.channel() == self.channel()
             && earlier.event_id == self.event_id;
-        match (earlier.record_id, self.record_id) {
+        match (earlier.record_id(), self.record_id()) {
             (Some(a), Some(b)) => same_kind && a == b,
             (None, None) => {
                 same_kind
@@ -64,14 +64,14 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
     let mut matched: Vec<Vec<&str>> = vec![Vec::new(); group.len()];
     for recovered in [false, true] {
         for (i, event) in group.iter().enumerate() {
-            if matches!(event.locator, super::Locator::Recovered(_)) != recovered {
+            if matches!(event.locator(), super::Locator::Recovered(_)) != recovered {
                 continue;
             }
             let path = &**event.path();
             let candidates = kept
-                .entry((&**event.channel(), event.event_id, event.record_id))
+                .entry((&**event.channel(), event.event_id, event.record_id()))
                 .or_default();
-            let free = |k: usize| event.record_id.is_some() || !matched[k].contains(&path);
+            let free = |k: usize| event.record_id().is_some() || !matched[k].contains(&path);
             match candidates
                 .iter()
                 .find(|&&k| free(k) && event.is_copy_of(group[k]))
@@ -89,7 +89,7 @@ pub fn copies_in_group(group: &[&Event]) -> Vec<Option<usize>> {
 
 /// False when no two events of `group` can be copies of one record (see [`may_hold_copies`]).
 fn may_hold_copies(group: &[&Event]) -> bool {
-    may_hold_copies_by(group, |e| e.record_id, |e| e.path())
+    may_hold_copies_by(group, |e| e.record_id(), |e| e.path())
 }
 
 /// False when no two of `items` (events of one time and host, told by their record id and the
@@ -174,16 +174,18 @@ mod tests {
             ),
             event_id: id,
             level: None,
-            record_id: record,
             activity_id: None,
             fields: fields
                 .iter()
                 .map(|(k, v)| (k.to_string(), FieldValue::from_text(v)))
                 .collect::<Fields>(),
-            locator: match record {
-                Some(r) => Locator::Record(r),
-                None => Locator::Line(1),
-            },
+            place: crate::event::Place::new(
+                match record {
+                    Some(r) => Locator::Record(r),
+                    None => Locator::Line(1),
+                },
+                record,
+            ),
         }
     }
 
@@ -214,7 +216,7 @@ mod tests {
     #[test]
     fn a_live_record_is_kept_before_its_copy_recovered_from_another_files_slack() {
         let mut stale = at("a-other-log.evtx", Some(7), 7036, 5, &[]);
-        stale.locator = Locator::Recovered(7);
+        stale.place.set_locator(Locator::Recovered(7));
         let live = at("b-system.evtx", Some(7), 7036, 5, &[]);
         let mut stale_too = stale.clone();
         stale_too.set_source(crate::event::Provenance {

@@ -104,7 +104,7 @@ impl Serialize for Event {
         if let Some(level) = self.level {
             out.serialize_field("level", &level)?;
         }
-        out.serialize_field("record_id", &self.record_id)?;
+        out.serialize_field("record_id", &self.record_id())?;
         out.serialize_field("activity_id", &self.activity_id)?;
         out.serialize_field("fields", &self.fields)?;
         out.serialize_field("source", &Source(self))?;
@@ -117,7 +117,7 @@ struct Source<'a>(&'a Event);
 
 impl Serialize for Source<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        super::serialize_source(&self.0.origin.path, self.0.locator, s)
+        super::serialize_source(&self.0.origin.path, self.0.locator(), s)
     }
 }
 
@@ -161,10 +161,9 @@ impl EventWire<'_> {
             origin,
             event_id: self.event_id,
             level: self.level,
-            record_id: self.record_id,
             activity_id: self.activity_id.map(|a| ActivityId::from(&*a)),
             fields: self.fields,
-            locator: self.source.locator(),
+            place: crate::event::Place::new(self.source.locator(), self.record_id),
         }
     }
 }
@@ -208,7 +207,7 @@ mod tests {
             let owned: Event = serde_json::from_str(&line(host, 2)).unwrap();
             assert_eq!(second, owned, "{host}");
             assert_eq!(&*second.origin.path, r"c:\logs\s.evtx");
-            assert_eq!(second.locator, super::super::Locator::Recovered(2));
+            assert_eq!(second.locator(), super::super::Locator::Recovered(2));
             assert_eq!(second.activity_id.as_deref(), Some("{a}"));
         }
         let plain = event_from_line(&line("DC01", 3), &mut origins).unwrap();

@@ -130,7 +130,9 @@ impl Collector {
         let after = self.options.until.is_some_and(|u| event.time > u);
         if !(before || after) {
             let mut event = event;
-            event.locator = crate::event::Locator::Recovered(event.position());
+            event
+                .place
+                .set_locator(crate::event::Locator::Recovered(event.position()));
             self.share(&mut event);
             self.recovered_events.push(event);
         }
@@ -364,10 +366,9 @@ mod tests {
             ),
             event_id: 4625,
             level: None,
-            record_id: Some(record),
             activity_id: None,
             fields,
-            locator: crate::event::Locator::Record(record),
+            place: crate::event::Place::new(crate::event::Locator::Record(record), Some(record)),
         }
     }
 
@@ -407,7 +408,8 @@ mod tests {
     fn recovered_events_that_repeat_a_live_record_are_left_out_in_memory_and_in_the_spool() {
         let recovered = |record: u64| {
             let mut e = event("DC01", record, Default::default());
-            e.locator = crate::event::Locator::Recovered(record);
+            e.place
+                .set_locator(crate::event::Locator::Recovered(record));
             e
         };
         let feed = |collector: &mut Collector| {
@@ -421,7 +423,7 @@ mod tests {
         feed(&mut in_memory);
         let done = in_memory.finish(None);
         assert_eq!(done.report.recovered_relevant, 1);
-        let kept: Vec<_> = done.events.iter().map(|e| e.locator).collect();
+        let kept: Vec<_> = done.events.iter().map(|e| e.locator()).collect();
         assert_eq!(kept.len(), 4);
         assert_eq!(kept[3], crate::event::Locator::Recovered(9));
         let (mut spooling, spool) = spooling_collector("dir/a.jsonl");

@@ -182,10 +182,12 @@ pub fn event<V: DirectValue>(
         origin,
         event_id: header.event_id,
         level,
-        record_id: Some(stored_id.unwrap_or(record_id)),
         activity_id: activity_id.map(ActivityId::from),
         fields: fields?,
-        locator: crate::event::Locator::Record(record_id),
+        place: crate::event::Place::new(
+            crate::event::Locator::Record(record_id),
+            Some(stored_id.unwrap_or(record_id)),
+        ),
     })
 }
 

@@ -106,10 +106,9 @@ fn read_line(
             origin: origins.get_text([&h.host, &h.channel, &h.provider], &source.display),
             event_id: h.event_id,
             level: h.level,
-            record_id: h.record_id,
             activity_id: h.activity_id.map(Into::into),
             fields,
-            locator: crate::event::Locator::Line(number),
+            place: crate::event::Place::new(crate::event::Locator::Line(number), h.record_id),
         });
         return Ok(());
     }

@@ -21,7 +21,7 @@ pub const CSV_HEADER: &str = "time,host,channel,provider,event_id,kind,record_id
 /// One event's CSV row (the columns of [`CSV_HEADER`]).
 pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
     let kind = e.catalog_entry().map_or("", |c| c.kind);
-    let position = match e.locator {
+    let position = match e.locator() {
         crate::event::Locator::Record(n) => format!("record {n}"),
         crate::event::Locator::Line(n) => format!("line {n}"),
         crate::event::Locator::Recovered(n) => format!("recovered record {n}"),
@@ -33,7 +33,7 @@ pub fn write_csv_row(e: &Event, out: &mut dyn Write) -> Result<()> {
         e.provider().to_string(),
         e.event_id.to_string(),
         kind.to_string(),
-        e.record_id.map(|r| r.to_string()).unwrap_or_default(),
+        e.record_id().map(|r| r.to_string()).unwrap_or_default(),
         e.activity_id.as_deref().unwrap_or_default().to_string(),
         fields_text(e),
         e.path().to_string(),

@@ -328,7 +328,7 @@ pub fn linked_event<'a>(event: &'a Event, link: &LinkedEvent) -> LinkedEventJson
         provider: event.provider(),
         event_id: event.event_id,
         kind: event.catalog_entry().map(|e| e.kind),
-        record_id: event.record_id,
+        record_id: event.record_id(),
         activity_id: event.activity_id.as_deref(),
         fields: &event.fields,
         decoded: decode::event_codes(event),

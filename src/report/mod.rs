@@ -36,7 +36,7 @@ pub fn evidence_index(analysis: &Analysis, e: &Evidence) -> Option<usize> {
     );
     let i = events.binary_search_by(|x| x.sort_key().cmp(&key)).ok()?;
     let found = &events[i];
-    (*found.path() == e.source.path && found.locator == e.source.locator).then_some(i)
+    (*found.path() == e.source.path && found.locator() == e.source.locator).then_some(i)
 }
 
 /// The event an evidence line was taken from.

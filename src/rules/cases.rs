@@ -340,9 +340,8 @@ fn inline_event(e: &CaseEvent, file: &Arc<str>, n: u64) -> Event {
         ),
         event_id: e.event_id,
         level: e.level,
-        record_id: e.record_id.or(Some(n)),
         activity_id: e.activity_id.as_deref().map(Into::into),
         fields: e.fields.0.iter().cloned().collect(),
-        locator: source.locator,
+        place: crate::event::Place::new(source.locator, e.record_id.or(Some(n))),
     }
 }

@@ -99,7 +99,7 @@ pub(crate) type RecordTime = (Option<u64>, i64, u32);
 /// The record id and time of `event`, as [`FileSpool::present`] compares them.
 pub(crate) fn record_time(event: &Event) -> RecordTime {
     (
-        event.record_id,
+        event.record_id(),
         event.time.timestamp(),
         event.time.timestamp_subsec_nanos(),
     )
@@ -213,7 +213,7 @@ impl FileSpool {
         self.held.text.push(b'\n');
         self.held.entries.push(Entry {
             key: Key::of(event, &self.input, self.next_seq),
-            record_id: event.record_id,
+            record_id: event.record_id(),
             start,
             len: self.held.text.len() - start,
         });

@@ -20,10 +20,9 @@ fn event(path: &str, host: &str, second: i64, nanos: u32, record: u64) -> Event 
         ),
         event_id: 1026,
         level: Some(4),
-        record_id: Some(record),
         activity_id: None,
         fields,
-        locator: crate::event::Locator::Record(record),
+        place: crate::event::Place::new(crate::event::Locator::Record(record), Some(record)),
     }
 }
 
@@ -283,7 +282,7 @@ fn copies_of_a_record_are_left_out_as_the_in_memory_timeline_leaves_them_out() {
     let b = records("b.evtx", 20..80, 17);
     let text_event = |path: &str, line: u64, value: u64| {
         let mut e = event(path, "H", 3, 0, value);
-        e.record_id = None;
+        e.place.set_record_id(None);
         e.set_source(Provenance::line(path.into(), line));
         e
     };

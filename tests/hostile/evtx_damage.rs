@@ -91,7 +91,7 @@ fn stale_records_in_chunk_slack_are_recovered_and_counted_apart() {
         "valid checksums, clean header: {:?}",
         r.note
     );
-    let ids: Vec<u64> = done.events.iter().filter_map(|e| e.record_id).collect();
+    let ids: Vec<u64> = done.events.iter().filter_map(|e| e.record_id()).collect();
     assert!(ids.contains(&40) && ids.contains(&26), "{ids:?}");
 
     let off = IngestOptions {

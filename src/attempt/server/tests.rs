@@ -221,9 +221,10 @@ fn listener_event_joins_the_first_connection_opened_within_three_seconds_after_i
         listener(11),
         anchor(12, "{c2}"),
         // Another record logged in the same second (`ev` numbers records by their second).
-        Event {
-            record_id: Some(1012),
-            ..anchor(12, "{c3}")
+        {
+            let mut e = anchor(12, "{c3}");
+            e.place.set_record_id(Some(1012));
+            e
         },
         listener(13),
     ]);

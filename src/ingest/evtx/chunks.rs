@@ -346,7 +346,7 @@ mod tests {
 
     fn record_id(rendered: &Rendered) -> Option<u64> {
         match rendered {
-            Rendered::Ok { event, .. } => event.as_ref()?.record_id,
+            Rendered::Ok { event, .. } => event.as_ref()?.record_id(),
             Rendered::Bad(..) => None,
         }
     }

@@ -304,10 +304,12 @@ fn render(json: &str, record_id: u64, path: &Arc<str>) -> Rendered {
                 ),
                 event_id: h.event_id,
                 level: h.level,
-                record_id: Some(h.record_id.unwrap_or(record_id)),
                 activity_id: h.activity_id.as_deref().map(ActivityId::from),
                 fields,
-                locator: crate::event::Locator::Record(record_id),
+                place: crate::event::Place::new(
+                    crate::event::Locator::Record(record_id),
+                    Some(h.record_id.unwrap_or(record_id)),
+                ),
             })),
             Err(message) => return Rendered::Bad(record_id, message),
         }

@@ -219,7 +219,7 @@ Event Xml:
         );
         let e = &events[0];
         assert_eq!(e.time.to_rfc3339(), "2020-06-24T23:26:58.123456700+00:00");
-        assert_eq!(e.record_id, Some(77));
+        assert_eq!(e.record_id(), Some(77));
         assert_eq!(
             e.fields["Name"],
             FieldValue::Text("Disconnect Reason".into())

@@ -176,7 +176,7 @@ mod tests {
         let e = &events[0];
         assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
         assert_eq!(&**e.host(), "WS1.contoso.local");
-        assert_eq!(e.record_id, Some(412));
+        assert_eq!(e.record_id(), Some(412));
         assert_eq!(e.activity_id, None);
         assert_eq!(e.level, Some(4));
         assert_eq!(e.time.to_rfc3339(), "2024-05-14T09:12:05.123456700+00:00");

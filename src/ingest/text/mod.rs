@@ -219,10 +219,9 @@ impl<'a> Emitter<'a> {
             ),
             event_id: id,
             level: rec.level,
-            record_id: rec.record_id,
             activity_id: rec.activity_id.map(Into::into),
             fields,
-            locator: crate::event::Locator::Line(rec.line),
+            place: crate::event::Place::new(crate::event::Locator::Line(rec.line), rec.record_id),
         };
         match (time, rec.when) {
             (None, When::Stamp(stamp, _)) => self.held.push((event, stamp)),

@@ -207,7 +207,7 @@ mod tests {
             FieldValue::Text("Disconnect Reason".into())
         );
         assert_eq!(e.fields["Value"], FieldValue::UInt(2308));
-        assert_eq!((&**e.host(), e.record_id), ("WS1", Some(42)));
+        assert_eq!((&**e.host(), e.record_id()), ("WS1", Some(42)));
         assert_eq!(
             e.activity_id.as_deref(),
             Some("{76abef77-4bf3-4110-ac89-7cfe101b0000}")

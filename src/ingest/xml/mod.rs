@@ -407,14 +407,16 @@ impl Parser {
             ),
             event_id: header.event_id,
             level: p.level.as_deref().and_then(|l| l.trim().parse::<u8>().ok()),
-            record_id: p.record_id.as_deref().and_then(parse_number),
             activity_id: p
                 .activity_id
                 .as_deref()
                 .and_then(normalize_guid)
                 .map(Into::into),
             fields: p.fields,
-            locator: crate::event::Locator::Line(p.line),
+            place: crate::event::Place::new(
+                crate::event::Locator::Line(p.line),
+                p.record_id.as_deref().and_then(parse_number),
+            ),
         });
     }
 

@@ -80,7 +80,7 @@ fn event_viewer_layout_with_declaration_root_and_rendering_info() {
     assert_eq!(&**e.channel(), catalog::RDPCLIENT_OPERATIONAL);
     assert_eq!(&**e.host(), "WS-ALICE.contoso.local");
     assert_eq!(e.level, Some(4));
-    assert_eq!(e.record_id, Some(311));
+    assert_eq!(e.record_id(), Some(311));
     assert_eq!(e.time.to_rfc3339(), "2024-05-14T09:12:05.234567800+00:00");
     assert_eq!(
         e.activity_id.as_deref(),
@@ -211,7 +211,7 @@ fn data_shapes_null_unnamed_binary_and_user_data_wrapper() {
     let t = &done.events[0];
     assert_eq!(&**t.provider(), "TermDD", "EventSourceName fallback");
     assert_eq!(t.event_id, 56);
-    assert_eq!(t.record_id, None);
+    assert_eq!(t.record_id(), None);
     assert_eq!(
         t.fields["param1"],
         FieldValue::Text("\\Device\\Termdd".into())
@@ -371,7 +371,7 @@ fn malformed_events_fail_alone() {
     ]
     .join("\n");
     let done = run(xml.as_bytes());
-    let ids: Vec<u64> = done.events.iter().filter_map(|e| e.record_id).collect();
+    let ids: Vec<u64> = done.events.iter().filter_map(|e| e.record_id()).collect();
     assert_eq!(ids, [1, 8, 10]);
     // The irrelevant 7040 without a time is still a record (the EVTX path does the same).
     assert_eq!(done.report.records, 4);
