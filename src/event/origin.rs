@@ -136,10 +136,19 @@ fn remember<T: Clone>(recent: &mut Vec<T>, item: T, room: usize) -> T {
 
 /// An event's `System/Correlation/@ActivityID` as text (lower case with braces from the EVTX
 /// reader). Shared: the events of one connection hold one copy ([`Origins::share_activity`]).
-/// One pointer wide, since every relevant event of a run holds one or none (the text sits
-/// behind a second pointer, read only when activities are compared or written).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ActivityId(Arc<Box<str>>);
+/// One pointer wide, since every relevant event of a run holds one or none; the text of a GUID
+/// sits in the shared allocation itself, so a connection's activity costs one allocation.
+#[derive(Clone)]
+pub struct ActivityId(Arc<ActivityText>);
+
+/// The longest text kept inside the shared allocation: a GUID with braces.
+const INLINE_TEXT: usize = 38;
+
+/// An activity id's text: inline up to [`INLINE_TEXT`] bytes, else on the heap.
+enum ActivityText {
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    Long(Box<str>),
+}
 
 impl ActivityId {
     /// True when `self` and `other` are one shared text (not only equal texts).
@@ -152,31 +161,57 @@ impl std::ops::Deref for ActivityId {
     type Target = str;
 
     fn deref(&self) -> &str {
-        &self.0
+        match &*self.0 {
+            ActivityText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("the whole of a text, copied byte for byte"),
+            ActivityText::Long(text) => text,
+        }
     }
 }
 
 impl AsRef<str> for ActivityId {
     fn as_ref(&self) -> &str {
-        &self.0
+        self
+    }
+}
+
+impl PartialEq for ActivityId {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for ActivityId {}
+
+impl std::hash::Hash for ActivityId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
     }
 }
 
 impl std::fmt::Debug for ActivityId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self.0, f)
+        std::fmt::Debug::fmt(&**self, f)
     }
 }
 
 impl From<&str> for ActivityId {
     fn from(text: &str) -> Self {
-        ActivityId(Arc::new(text.into()))
+        let stored = match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE_TEXT => {
+                let mut bytes = [0; INLINE_TEXT];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                ActivityText::Inline { len, bytes }
+            }
+            _ => ActivityText::Long(text.into()),
+        };
+        ActivityId(Arc::new(stored))
     }
 }
 
 impl From<String> for ActivityId {
     fn from(text: String) -> Self {
-        ActivityId(Arc::new(text.into_boxed_str()))
+        ActivityId::from(text.as_str())
     }
 }
 
@@ -215,6 +250,7 @@ mod tests {
         let again = origins.share_activity(Some("{a}".into())).unwrap();
         assert!(first.shares_text_with(&again));
         let other = origins.share_activity(Some("{b}".into())).unwrap();
+        assert!(!other.shares_text_with(&first) && other != first);
         assert_eq!(&*other, "{b}");
         assert_eq!(origins.share_activity(None), None);
         for i in 0..3 * RECENT_ACTIVITIES {
@@ -235,5 +271,26 @@ mod tests {
             &*origins.share(Origin::new("h", "c0", "p", "f")).channel,
             "c0"
         );
+    }
+
+    #[test]
+    fn activity_ids_of_any_length_read_back_as_given() {
+        let guid = "{76abef77-4bf3-4110-ac89-7cfe101b0000}";
+        let long = format!("{guid}-and-more-text-than-a-guid");
+        for text in ["", "{a}", "é", guid, &long, &guid[..37]] {
+            let id = ActivityId::from(text);
+            assert_eq!(&*id, text);
+            assert_eq!(id, ActivityId::from(text.to_string()));
+            assert_eq!(format!("{id:?}"), format!("{text:?}"));
+            assert_eq!(
+                serde_json::to_string(&id).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
+        assert_ne!(ActivityId::from(guid), ActivityId::from(&guid[..37]));
+        assert!(matches!(
+            &*ActivityId::from(guid).0,
+            ActivityText::Inline { .. }
+        ));
     }
 }
