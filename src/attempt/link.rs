@@ -441,7 +441,13 @@ fn first_source<'e>(events: &'e [Event], a: &Attempt) -> Option<(&'e str, crate:
 
 fn build_attempt(events: &[Event], parts: &outcome::Parts<'_>, offsets: &Offsets) -> Attempt {
     let offset = |host: &str| offsets.values.get(&host_key(host)).copied().unwrap_or(0.0);
-    let mut linked = Vec::new();
+    // Exactly as many as will be pushed: a run holds every attempt's links until it ends.
+    let views = [
+        parts.client.map(|c| c.events.len()),
+        parts.gateway.map(|g| g.events.len()),
+        parts.server.map(|s| s.events.len()),
+    ];
+    let mut linked = Vec::with_capacity(views.iter().flatten().sum());
     let mut push = |indices: &[usize], role: HostRole| {
         for &i in indices {
             let e = &events[i];
