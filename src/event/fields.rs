@@ -62,9 +62,18 @@ impl Fields {
         self.as_slice().binary_search_by(|(n, _)| (**n).cmp(name))
     }
 
-    /// Set `name` to `value`; returns the value it replaces.
+    /// Set `name` to `value`; returns the value it replaces. A name after every other one (a
+    /// reader filling the map in name order) is appended after one comparison.
     pub fn insert(&mut self, name: impl Into<FieldName>, value: FieldValue) -> Option<FieldValue> {
         let name = name.into();
+        let at_end = match self.as_slice().last() {
+            Some((last, _)) => last < &name,
+            None => true,
+        };
+        if at_end {
+            self.as_vec().push((name, value));
+            return None;
+        }
         match self.position(&name) {
             Ok(i) => Some(std::mem::replace(&mut self.as_vec()[i].1, value)),
             Err(i) => {
@@ -358,6 +367,17 @@ mod tests {
         };
         let a = sets.share(list());
         assert!(sets.share(list()).shares_storage_with(&a));
+    }
+
+    #[test]
+    fn names_in_order_are_appended_and_a_repeated_last_name_replaces_its_value() {
+        let mut f = Fields::new();
+        for (name, n) in [("a", 1), ("b", 2), ("b", 3), ("c", 4), ("a", 5)] {
+            f.insert(name, FieldValue::UInt(n));
+        }
+        let got: Vec<_> = f.iter().map(|(n, v)| (n, v.clone())).collect();
+        let want = [("a", 5), ("b", 3), ("c", 4)].map(|(n, v)| (n, FieldValue::UInt(v)));
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! arrays, floats, handles) makes the record go the JSON route instead.
 
 use super::evtx_raw::RawValue;
-use super::evtx_template::{FieldSlot, PayloadKind, Slot, TemplateShape};
+use super::evtx_template::{PayloadKind, Slot, TemplateShape};
 use super::{normalize_guid, parse_system_time};
 use crate::event::{ActivityId, Event, FieldValue, Fields};
 use evtx::binxml::value_variant::BinXmlValue;
@@ -197,7 +197,7 @@ fn all_fields<V: DirectValue>(
     values: &[V],
     nested: &mut dyn FnMut(&[u8], PayloadKind) -> Option<Fields>,
 ) -> Option<Fields> {
-    let mut out = fields(&shape.fields, &|i| value_of(&Slot::Value(i), values))?;
+    let mut out = fields(shape, &|i| value_of(&Slot::Value(i), values))?;
     if let Some((index, kind)) = shape.payload {
         match values.get(usize::from(index))?.binxml()? {
             BinXmlValue::NullType => {}
@@ -215,10 +215,21 @@ fn all_fields<V: DirectValue>(
     Some(out)
 }
 
-/// Fields from `slots`, reading substitution value `n` through `get`.
-pub fn fields(slots: &[FieldSlot], get: &dyn Fn(u16) -> Option<FieldValue>) -> Option<Fields> {
+/// The fields of `shape`, reading substitution value `n` through `get`. They are filled in the
+/// shape's name order ([`TemplateShape::fields_by_name`]) when it has one, so each is appended;
+/// the map is the same in any order (of two fields with one name the later one wins).
+pub fn fields(shape: &TemplateShape, get: &dyn Fn(u16) -> Option<FieldValue>) -> Option<Fields> {
+    let slots = &shape.fields;
     let mut out = Fields::with_capacity(slots.len());
-    for slot in slots {
+    let in_name_order = shape.fields_by_name.len() == slots.len();
+    let order = (0..slots.len()).map(|i| {
+        if in_name_order {
+            usize::from(shape.fields_by_name[i])
+        } else {
+            i
+        }
+    });
+    for slot in order.map(|i| &slots[i]) {
         if let Some(d) = slot.depends_on
             && get(d)?.is_null()
         {
@@ -327,6 +338,7 @@ fn text_slot<V: DirectValue>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::evtx_template::FieldSlot;
     use super::*;
     #[test]
     fn empty_data_elements_read_as_empty_text_and_dependent_ones_vanish() {
@@ -351,12 +363,22 @@ mod tests {
             },
         ];
         let values = [Some(FieldValue::Null), Some(FieldValue::UInt(1))];
-        let got = fields(&slots, &|i| values.get(usize::from(i))?.clone()).unwrap();
+        let mut shape = TemplateShape {
+            fields: slots.to_vec(),
+            ..TemplateShape::default()
+        };
+        let got = fields(&shape, &|i| values.get(usize::from(i))?.clone()).unwrap();
+        shape.fields_by_name = super::super::evtx_template::by_name(&shape.fields).unwrap();
+        assert_eq!(shape.fields_by_name, [2, 0, 1]);
+        assert_eq!(
+            fields(&shape, &|i| values.get(usize::from(i))?.clone()),
+            Some(got.clone())
+        );
         assert_eq!(got["Named"], FieldValue::Text(String::new()));
         assert_eq!(got["Other"], FieldValue::Null);
         assert!(!got.contains_key("Gone"));
         // A value we cannot convert sends the record down the JSON route.
         let unknown = [None, Some(FieldValue::UInt(1))];
-        assert!(fields(&slots, &|i| unknown.get(usize::from(i))?.clone()).is_none());
+        assert!(fields(&shape, &|i| unknown.get(usize::from(i))?.clone()).is_none());
     }
 }

@@ -159,7 +159,7 @@ fn direct_values<V: evtx_direct::DirectValue>(
         let mut nested = |bytes: &[u8], kind| {
             let (definition, values) = evtx_raw::nested_instance(chunk, bytes)?;
             let shape = shapes.get(chunk, definition, Context::Payload(kind))?;
-            evtx_direct::fields(&shape.fields, &|i| values.get(usize::from(i))?.clone())
+            evtx_direct::fields(&shape, &|i| values.get(usize::from(i))?.clone())
         };
         let event = evtx_direct::event(&shape, values, &header, origin, record_id, &mut nested)?;
         Some(Box::new(event))

@@ -63,6 +63,10 @@ pub struct TemplateShape {
     pub computer: Option<Slot>,
     /// The payload fields in document order.
     pub fields: Vec<FieldSlot>,
+    /// The positions in `fields`, stably sorted by name: the order in which a record's field map
+    /// is filled, so that each field is appended after one comparison instead of being searched
+    /// for its place (of two fields with one name the later one still wins).
+    pub fields_by_name: Vec<u16>,
     /// The substitution value holding the payload as nested BinXML, when the template has one,
     /// and where it sits.
     pub payload: Option<(u16, PayloadKind)>,
@@ -128,8 +132,8 @@ pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShap
     if !matches!(reader.peek(), None | Some(0x00)) {
         return None;
     }
-    match context {
-        Context::Record => (root.name == "Event").then(|| shape_of(&root))?,
+    let mut shape = match context {
+        Context::Record => (root.name == "Event").then(|| shape_of(&root))??,
         Context::Payload(kind) => {
             let mut shape = TemplateShape::default();
             match kind {
@@ -141,9 +145,25 @@ pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShap
                 PayloadKind::UserData => wrapper_fields(&root, &mut shape.fields)?,
                 _ => return None,
             }
-            Some(shape)
+            shape
         }
-    }
+    };
+    shape.fields_by_name = by_name(&shape.fields)?;
+    Some(shape)
+}
+
+/// The positions of `fields`, stably sorted by name (`None` past 2^16 fields).
+pub fn by_name(fields: &[FieldSlot]) -> Option<Vec<u16>> {
+    let mut order = (0..fields.len())
+        .map(u16::try_from)
+        .collect::<Result<Vec<u16>, _>>()
+        .ok()?;
+    order.sort_by(|&a, &b| {
+        fields[usize::from(a)]
+            .name
+            .cmp(&fields[usize::from(b)].name)
+    });
+    Some(order)
 }
 
 struct Reader<'a> {
