@@ -48,7 +48,9 @@ pub struct Timeline {
     pub by_host: BTreeMap<String, Vec<u32>>,
     /// For each (host, event id), the positions of those events, in time order: lets a rule
     /// look at a busy host's few events of interest without walking all of them.
-    pub by_host_event: std::collections::HashMap<(String, u32), Vec<u32>>,
+    /// Shared, so that a rule selector that keeps every event of one id holds the list itself
+    /// rather than a copy (see `rules/host_index.rs`).
+    pub by_host_event: std::collections::HashMap<(String, u32), Arc<[u32]>>,
     /// Per input path, its events left out as copies of a record kept from another place (the
     /// same log read twice; see `event/copies.rs`).
     pub repeats: Repeats,
@@ -109,9 +111,8 @@ impl Timeline {
         let mut by_host = BTreeMap::new();
         let mut by_host_event = std::collections::HashMap::new();
         for (key, (mut all, by_id)) in keys.into_iter().zip(per_key) {
-            for (id, mut list) in by_id {
-                list.shrink_to_fit();
-                by_host_event.insert((key.clone(), id), list);
+            for (id, list) in by_id {
+                by_host_event.insert((key.clone(), id), Arc::from(list));
             }
             all.shrink_to_fit();
             by_host.insert(key, all);
@@ -128,8 +129,12 @@ impl Timeline {
     pub fn host_events_with_id(&self, host: &str, event_id: u32) -> &[u32] {
         self.by_host_event
             .get(&(host_key(host), event_id))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .map_or(&[], |list| list)
+    }
+
+    /// [`Timeline::host_events_with_id`], shared (`None` when there are none).
+    pub fn shared_host_events_with_id(&self, host: &str, event_id: u32) -> Option<Arc<[u32]>> {
+        self.by_host_event.get(&(host_key(host), event_id)).cloned()
     }
 
     /// The events logged by `host` (any spelling of its name), in time order.

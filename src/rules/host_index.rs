@@ -22,8 +22,9 @@ pub struct SelectorCache {
 }
 
 /// (selector address, host key) → the host's events passing the selector's tests (timeline
-/// positions, 32-bit as in the timeline's own indexes: a busy host's lists are long).
-type SelectorEntries = HashMap<(usize, String), Arc<Vec<u32>>>;
+/// positions, 32-bit as in the timeline's own indexes: a busy host's lists are long). A
+/// selector of one event id that every such event passes shares the timeline's own list.
+type SelectorEntries = HashMap<(usize, String), Arc<[u32]>>;
 
 impl SelectorCache {
     /// The filtered events of `host` for `sel` (computed on first use).
@@ -32,12 +33,13 @@ impl SelectorCache {
         sel: &EventSelector,
         timeline: &Timeline,
         host: &str,
-    ) -> Arc<Vec<u32>> {
+    ) -> Arc<[u32]> {
         let key = (std::ptr::from_ref(sel) as usize, host_key(host));
         if let Some(found) = self.lock().get(&key) {
             return found.clone();
         }
-        let list = Arc::new(filter_host_events(sel, timeline, host));
+        let list = shared_host_events(sel, timeline, host)
+            .unwrap_or_else(|| filter_host_events(sel, timeline, host).into());
         self.lock().entry(key).or_insert(list).clone()
     }
 
@@ -67,6 +69,22 @@ impl SelectorCache {
         // A panic while holding the lock cannot leave the map half-written: recover it.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The timeline's list of `host`'s events of `sel`'s one event id, when every one of them passes
+/// `sel`'s other tests (then it is what [`filter_host_events`] would build, without the copy).
+fn shared_host_events(sel: &EventSelector, timeline: &Timeline, host: &str) -> Option<Arc<[u32]>> {
+    let [id] = sel.event_ids[..] else {
+        return None;
+    };
+    let list = timeline.shared_host_events_with_id(host, id)?;
+    let events = &timeline.events;
+    list.iter()
+        .all(|&i| {
+            let e = &events[i as usize];
+            names_fit(sel, e) && fields_fit(sel, e)
+        })
+        .then_some(list)
 }
 
 /// `host`'s events that pass `sel`'s id, channel, provider and field tests, in host-clock order.

@@ -370,6 +370,40 @@ fn evidence_is_capped_but_every_match_counts() {
     );
 }
 
+/// A host selector of one event id that every event of that id passes holds the timeline's own
+/// list of them; one whose field test leaves some out holds its own, of the ones it keeps.
+#[test]
+fn a_selector_keeping_every_event_of_its_id_shares_the_timeline_list() {
+    let alerts: Vec<Event> = ["48", "48", "40"]
+        .iter()
+        .enumerate()
+        .map(|(i, alert)| ev("s1", SYSTEM, 36888, i as i64, None, &[("AlertDesc", alert)]))
+        .collect();
+    let a = analysis(with(alerts));
+    let selector_of = |yaml_where: &str| {
+        let r = rule(
+            "t.list",
+            &format!(
+                "title: t\nexplain: x\nevidence:\n  e:\n    role: server\n    provider: Schannel\n    event_id: 36888\n    scope: host\n{yaml_where}condition: e\nconfidence: 0.5\n"
+            ),
+        );
+        match &r.selectors[0].kind {
+            super::SelectorKind::Events(sel) => sel.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let every = selector_of("");
+    let some = selector_of("    where:\n      AlertDesc: 48\n");
+    let cache = engine::SelectorCache::default();
+    let timeline_list = a.timeline.shared_host_events_with_id("s1", 36888).unwrap();
+    let shared = cache.events(&every, &a.timeline, "s1");
+    assert!(std::sync::Arc::ptr_eq(&shared, &timeline_list));
+    let own = cache.events(&some, &a.timeline, "s1");
+    assert!(!std::sync::Arc::ptr_eq(&own, &timeline_list));
+    assert_eq!(own[..], timeline_list[..2]);
+    assert_eq!(shared.len(), 3);
+}
+
 /// Two selectors matching the same event (a linked one and a host-wide one) give one evidence
 /// line, under the selector written first.
 #[test]
