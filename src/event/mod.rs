@@ -4,7 +4,9 @@
 //! Produces: [`Event`] — host, channel, provider, event id, UTC time, record id, activity id and the
 //! EventData/UserData fields by name with their types kept ([`FieldValue`]), plus provenance
 //! ([`Provenance`]: the file and the record number or line it came from). Host, channel,
-//! provider and file are one shared [`Origin`] per kind of event (see `origin.rs`).
+//! provider and file are one shared [`Origin`] per kind of event (see `origin.rs`); the locator
+//! and record id are one [`Place`] (see `place.rs`): a run holds every relevant event, in 64
+//! bytes each.
 //!
 //! The [`catalog`] lists every (channel or provider, event id) rdptriage understands; readers ask
 //! it whether a record is relevant *before* building the field map, so irrelevant records stay cheap.

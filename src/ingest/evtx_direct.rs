@@ -368,7 +368,7 @@ mod tests {
             ..TemplateShape::default()
         };
         let got = fields(&shape, &|i| values.get(usize::from(i))?.clone()).unwrap();
-        shape.fields_by_name = super::super::evtx_template::by_name(&shape.fields).unwrap();
+        shape.fields_by_name = super::super::evtx_template::by_name(&shape.fields);
         assert_eq!(shape.fields_by_name, [2, 0, 1]);
         assert_eq!(
             fields(&shape, &|i| values.get(usize::from(i))?.clone()),

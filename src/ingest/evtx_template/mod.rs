@@ -133,7 +133,8 @@ pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShap
         return None;
     }
     let mut shape = match context {
-        Context::Record => (root.name == "Event").then(|| shape_of(&root))??,
+        Context::Record if root.name == "Event" => shape_of(&root)?,
+        Context::Record => return None,
         Context::Payload(kind) => {
             let mut shape = TemplateShape::default();
             match kind {
@@ -148,22 +149,25 @@ pub fn parse(chunk: &[u8], offset: u32, context: Context) -> Option<TemplateShap
             shape
         }
     };
-    shape.fields_by_name = by_name(&shape.fields)?;
+    shape.fields_by_name = by_name(&shape.fields);
     Some(shape)
 }
 
-/// The positions of `fields`, stably sorted by name (`None` past 2^16 fields).
-pub fn by_name(fields: &[FieldSlot]) -> Option<Vec<u16>> {
-    let mut order = (0..fields.len())
+/// The positions of `fields`, stably sorted by name (none past 2^16 fields, which no chunk has
+/// room for: the fields are then filled in document order).
+pub fn by_name(fields: &[FieldSlot]) -> Vec<u16> {
+    let Ok(mut order) = (0..fields.len())
         .map(u16::try_from)
         .collect::<Result<Vec<u16>, _>>()
-        .ok()?;
+    else {
+        return Vec::new();
+    };
     order.sort_by(|&a, &b| {
         fields[usize::from(a)]
             .name
             .cmp(&fields[usize::from(b)].name)
     });
-    Some(order)
+    order
 }
 
 struct Reader<'a> {
