@@ -143,7 +143,7 @@ fn card(analysis: &Analysis, v: &Verdict, h: &mut String) {
     }
     if !v.remediation.is_empty() {
         h.push_str("<h4>Fix</h4>\n<ol class=\"fix\">\n");
-        for step in &v.remediation {
+        for step in v.remediation.iter() {
             let _ = write!(h, "<li>{}", esc(&step.text));
             if !step.commands.is_empty() {
                 let cmds: Vec<String> = step.commands.iter().map(|c| esc(c)).collect();

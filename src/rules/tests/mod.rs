@@ -313,7 +313,7 @@ fn min_count_and_captures() {
     assert_eq!(f.captures["alert"], "48", "the first match's value");
     let pack = RulePack::new(vec![r]);
     let v = crate::verdict::judge_attempt(&a, &pack, attempt);
-    assert_eq!(v.explain, "alert 48 on s1 for 0x904 (2308)");
+    assert_eq!(&*v.explain, "alert 48 on s1 for 0x904 (2308)");
     assert_eq!(v.evidence[0].selector, "e");
 }
 
@@ -468,13 +468,8 @@ fn ranking_specific_beats_fallback_then_confidence_then_id() {
     assert_eq!(alts, ["d.high", "b.low", "a.fallback"]);
 }
 
-#[test]
-fn attempts_of_one_kind_share_one_stored_list_of_missing_logs() {
-    let r = rule(
-        "t.gap",
-        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 1}\ncondition: c\nconfidence: 0.5\nrequires:\n  - {role: server, channel: System}\n",
-    );
-    // The base attempt and the same one an hour later: same outcome, codes and hosts.
+/// The base attempt and the same one an hour later: same outcome, codes and hosts.
+fn two_alike_attempts() -> Vec<Event> {
     let mut events = base();
     events.extend([
         ev(
@@ -502,7 +497,16 @@ fn attempts_of_one_kind_share_one_stored_list_of_missing_logs() {
             &[("Value", "2308")],
         ),
     ]);
-    let a = analysis(events);
+    events
+}
+
+#[test]
+fn attempts_of_one_kind_share_one_stored_list_of_missing_logs() {
+    let r = rule(
+        "t.gap",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 1}\ncondition: c\nconfidence: 0.5\nrequires:\n  - {role: server, channel: System}\n",
+    );
+    let a = analysis(two_alike_attempts());
     let verdicts = crate::verdict::judge(&a, &RulePack::new(vec![r]));
     let [first, second] = verdicts.as_slice() else {
         panic!("two failed attempts expected, got {}", verdicts.len());
@@ -512,6 +516,42 @@ fn attempts_of_one_kind_share_one_stored_list_of_missing_logs() {
         std::sync::Arc::ptr_eq(&first.missing_evidence, &second.missing_evidence),
         "one list, stored once"
     );
+}
+
+/// The verdicts of a run that read alike hold one copy of their explanation and fix (a
+/// brute-forced host's thousands of verdicts read alike), whether a rule fired or not.
+#[test]
+fn verdicts_that_read_alike_share_their_texts() {
+    let fires = rule(
+        "t.alike",
+        "title: t\nexplain: 'refused by {server}'\nevidence:\n  c:\n    facts: {primary: 2308}\ncondition: c\nconfidence: 0.5\nremediation:\n  - text: 'look at {server}'\n    commands: ['ping {server}']\n",
+    );
+    let silent = rule(
+        "t.silent",
+        "title: t\nexplain: x\nevidence:\n  c:\n    facts: {primary: 1}\ncondition: c\nconfidence: 0.5\nrequires:\n  - {role: server, channel: System}\n",
+    );
+    let a = analysis(two_alike_attempts());
+    for pack in [RulePack::new(vec![fires]), RulePack::new(vec![silent])] {
+        let verdicts = crate::verdict::judge(&a, &pack);
+        let [first, second] = verdicts.as_slice() else {
+            panic!("two failed attempts expected, got {}", verdicts.len());
+        };
+        assert!(!first.remediation.is_empty(), "{first:?}");
+        assert_eq!(first.explain, second.explain);
+        assert!(std::sync::Arc::ptr_eq(&first.explain, &second.explain));
+        assert!(std::sync::Arc::ptr_eq(
+            &first.remediation,
+            &second.remediation
+        ));
+    }
+    let judged = crate::verdict::judge(
+        &a,
+        &RulePack::new(vec![rule(
+            "t.alike",
+            "title: t\nexplain: 'refused by {server}'\nevidence:\n  c:\n    facts: {primary: 2308}\ncondition: c\nconfidence: 0.5\n",
+        )]),
+    );
+    assert_eq!(&*judged[0].explain, "refused by s1");
 }
 
 #[test]
