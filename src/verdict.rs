@@ -13,8 +13,8 @@
 
 use crate::analysis::Analysis;
 use crate::attempt::{Attempt, Outcome};
-use crate::event::Provenance;
 use crate::event::catalog::HostRole;
+use crate::event::{Origin, Place, Provenance};
 use crate::report::events::fields_text;
 use crate::rules::engine::{self, Applicability, Context, Finding};
 use crate::rules::{CompiledRule, Role, RulePack};
@@ -57,31 +57,79 @@ pub struct Verdict {
     pub missing_evidence: Arc<[MissingLog]>,
 }
 
-/// One evidence line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One evidence line. Shared where it can be (a run holds up to twenty per failed attempt): the
+/// selector's name with the rule, the machine, channel, provider and file with the event.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
     /// The rule's selector that matched it.
-    pub selector: String,
+    pub selector: Arc<str>,
     /// The role of the machine in this attempt.
     pub role: HostRole,
-    /// The machine (shared with the event's origin).
-    pub host: Arc<str>,
-    /// The channel.
-    pub channel: Arc<str>,
-    /// The provider.
-    pub provider: Arc<str>,
+    /// The machine, channel, provider and file of the event ([`Evidence::host`],
+    /// [`Evidence::channel`], [`Evidence::provider`], [`Evidence::source`]).
+    pub origin: Arc<Origin>,
     /// The event id.
     pub event_id: u32,
     /// The time on the reference clock.
     pub time: DateTime<Utc>,
     /// The time as logged by the machine.
     pub logged_time: DateTime<Utc>,
-    /// The EventRecordID, when known.
-    pub record_id: Option<u64>,
-    /// The source file and record or line.
-    pub source: Provenance,
+    /// The record or line in the file, and the EventRecordID when known
+    /// ([`Evidence::record_id`], [`Evidence::source`]).
+    pub place: Place,
     /// `name=value; …` of the event's fields.
     pub summary: String,
+}
+
+impl Evidence {
+    /// The machine that logged the event.
+    pub fn host(&self) -> &Arc<str> {
+        &self.origin.host
+    }
+
+    /// The event's channel.
+    pub fn channel(&self) -> &Arc<str> {
+        &self.origin.channel
+    }
+
+    /// The event's provider.
+    pub fn provider(&self) -> &Arc<str> {
+        &self.origin.provider
+    }
+
+    /// The EventRecordID, when known.
+    pub fn record_id(&self) -> Option<u64> {
+        self.place.record_id()
+    }
+
+    /// The source file and record or line.
+    pub fn source(&self) -> Provenance {
+        Provenance {
+            path: self.origin.path.clone(),
+            locator: self.place.locator(),
+        }
+    }
+}
+
+/// On the wire: `selector`, `role`, `host`, `channel`, `provider`, `event_id`, `time`,
+/// `logged_time`, `record_id`, `source`, `summary` (see `report/json.rs`).
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Evidence", 11)?;
+        out.serialize_field("selector", &*self.selector)?;
+        out.serialize_field("role", &self.role)?;
+        out.serialize_field("host", &**self.host())?;
+        out.serialize_field("channel", &**self.channel())?;
+        out.serialize_field("provider", &**self.provider())?;
+        out.serialize_field("event_id", &self.event_id)?;
+        out.serialize_field("time", &self.time)?;
+        out.serialize_field("logged_time", &self.logged_time)?;
+        out.serialize_field("record_id", &self.record_id())?;
+        out.serialize_field("source", &self.source())?;
+        out.serialize_field("summary", &self.summary)?;
+        out.end()
+    }
 }
 
 /// One remediation step, rendered.
@@ -359,14 +407,11 @@ fn evidence(analysis: &Analysis, m: &engine::Match) -> Evidence {
     Evidence {
         selector: m.selector.clone(),
         role: m.role,
-        host: e.host().clone(),
-        channel: e.channel().clone(),
-        provider: e.provider().clone(),
+        origin: e.origin.clone(),
         event_id: e.event_id,
         time: m.corrected_time,
         logged_time: e.time,
-        record_id: e.record_id(),
-        source: e.source(),
+        place: e.place,
         summary: fields_text(e),
     }
 }

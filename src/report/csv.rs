@@ -93,11 +93,11 @@ pub fn evidence_text(analysis: &Analysis, e: &Evidence) -> String {
         "{} {} {} {} {}: {} [{}]",
         e.time.to_rfc3339_opts(SecondsFormat::Millis, true),
         e.role.as_str(),
-        e.host,
-        e.channel,
+        e.host(),
+        e.channel(),
         e.event_id,
         fields,
-        e.source
+        e.source()
     ))
 }
 

@@ -138,11 +138,11 @@ fn write_verdict(analysis: &Analysis, v: &Verdict, out: &mut dyn Write) -> Resul
             "| {} | {} {} | {} {} | {} | {} |",
             e.time.format("%H:%M:%S%.3f"),
             e.role.as_str(),
-            escape(&e.host),
-            escape(short_channel(&e.channel)),
+            escape(e.host()),
+            escape(short_channel(e.channel())),
             e.event_id,
             escape(&fields),
-            escape(&e.source.to_string())
+            escape(&e.source().to_string())
         )?;
     }
     if !v.evidence.is_empty() {

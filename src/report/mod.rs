@@ -30,13 +30,13 @@ pub fn evidence_index(analysis: &Analysis, e: &Evidence) -> Option<usize> {
     let events = &analysis.timeline.events;
     let key = (
         e.logged_time,
-        &*e.host,
-        &*e.source.path,
-        e.source.position(),
+        &**e.host(),
+        &*e.origin.path,
+        e.place.locator().position(),
     );
     let i = events.binary_search_by(|x| x.sort_key().cmp(&key)).ok()?;
     let found = &events[i];
-    (*found.path() == e.source.path && found.locator() == e.source.locator).then_some(i)
+    (found.path() == &e.origin.path && found.locator() == e.place.locator()).then_some(i)
 }
 
 /// The event an evidence line was taken from.

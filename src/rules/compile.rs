@@ -80,7 +80,7 @@ pub fn compile_rule(id: &str, path: &str, text: &str) -> Result<CompiledRule, Ve
     let mut p = Problems::new(path, text);
     check_id(id, &mut p);
     let selectors = compile_selectors(&file, &mut p);
-    let names: Vec<String> = selectors.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<String> = selectors.iter().map(|s| s.name.to_string()).collect();
     let is_event = |i: usize| {
         matches!(
             selectors.get(i).map(|s| &s.kind),
@@ -222,7 +222,7 @@ fn compile_selectors(file: &RuleFile, p: &mut Problems<'_>) -> Vec<Selector> {
             None => 1,
         };
         out.push(Selector {
-            name: name.value.clone(),
+            name: name.value.as_str().into(),
             kind,
             min_count,
             captures,

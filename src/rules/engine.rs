@@ -52,8 +52,8 @@ pub const FACT_NAMES: &[&str] = &[
 /// One event that matched a selector.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Match {
-    /// The selector's name.
-    pub selector: String,
+    /// The selector's name (shared with the rule).
+    pub selector: std::sync::Arc<str>,
     /// Position in the timeline.
     pub index: usize,
     /// The role of the machine that logged it.
@@ -370,7 +370,11 @@ struct Hit {
 
 /// The selector's matches (at most [`MAX_MATCHES_PER_SELECTOR`], closest to the attempt, in time
 /// order) and how many events matched in all.
-fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Match>, usize) {
+fn event_matches(
+    name: &std::sync::Arc<str>,
+    sel: &EventSelector,
+    ctx: &Context<'_>,
+) -> (Vec<Match>, usize) {
     let (lo, hi) = window(sel, ctx.attempt);
     let events = &ctx.analysis.timeline.events;
     let mut hits = Vec::new();
@@ -414,7 +418,7 @@ fn event_matches(name: &str, sel: &EventSelector, ctx: &Context<'_>) -> (Vec<Mat
     let matches = hits
         .into_iter()
         .map(|h| Match {
-            selector: name.to_string(),
+            selector: name.clone(),
             index: h.index,
             role: h.role,
             corrected_time: h.corrected_time,

@@ -124,8 +124,8 @@ pub enum SelectorKind {
 /// One named selector of a rule.
 #[derive(Clone, Debug)]
 pub struct Selector {
-    /// Its name, used in the condition.
-    pub name: String,
+    /// Its name, used in the condition (shared with the evidence lines it gives).
+    pub name: std::sync::Arc<str>,
     /// Events or facts.
     pub kind: SelectorKind,
     /// Matches needed (events only; default 1).

@@ -115,14 +115,14 @@ fn write_evidence(
     let head = format!(
         "{:<7} {}  event {} {}",
         e.role.as_str(),
-        terminal_safe(&e.host),
+        terminal_safe(e.host()),
         e.event_id,
-        terminal_safe(short_channel(&e.channel)),
+        terminal_safe(short_channel(e.channel())),
     );
     style.write_wrapped(out, (&time, None), &head, Some(Tone::Bold))?;
     let fields = evidence_event(analysis, e).map_or_else(|| e.summary.clone(), fields_text);
     style.write_wrapped(out, ("          ", None), &terminal_safe(&fields), None)?;
-    let source = format!("[{}]", terminal_safe(&e.source.to_string()));
+    let source = format!("[{}]", terminal_safe(&e.source().to_string()));
     style.write_wrapped(out, ("          ", None), &source, Some(Tone::Dim))
 }
 

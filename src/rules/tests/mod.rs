@@ -315,7 +315,7 @@ fn min_count_and_captures() {
     let pack = RulePack::new(vec![r]);
     let v = crate::verdict::judge_attempt(&a, &pack, attempt);
     assert_eq!(&*v.explain, "alert 48 on s1 for 0x904 (2308)");
-    assert_eq!(v.evidence[0].selector, "e");
+    assert_eq!(&*v.evidence[0].selector, "e");
 }
 
 /// Regression: a brute-forced DC logged 29,205 Schannel 36874 events; every verdict listed all of
@@ -388,7 +388,7 @@ fn an_event_matched_by_two_selectors_is_evidence_once() {
         .unwrap();
     let f = evaluate(&r, &Context::new(&a, attempt)).unwrap();
     assert_eq!(f.evidence.len(), 1, "{:?}", f.evidence);
-    assert_eq!(f.evidence[0].selector, "linked");
+    assert_eq!(&*f.evidence[0].selector, "linked");
 }
 
 #[test]
