@@ -65,8 +65,7 @@ pub struct Evidence {
     pub selector: Arc<str>,
     /// The role of the machine in this attempt.
     pub role: HostRole,
-    /// The machine, channel, provider and file of the event ([`Evidence::host`],
-    /// [`Evidence::channel`], [`Evidence::provider`], [`Evidence::source`]).
+    /// The machine, channel, provider and file of the event (see [`Evidence::source`]).
     pub origin: Arc<Origin>,
     /// The event id.
     pub event_id: u32,
@@ -74,40 +73,17 @@ pub struct Evidence {
     pub time: DateTime<Utc>,
     /// The time as logged by the machine.
     pub logged_time: DateTime<Utc>,
-    /// The record or line in the file, and the EventRecordID when known
-    /// ([`Evidence::record_id`], [`Evidence::source`]).
+    /// The record or line in the file, and the EventRecordID when known (see
+    /// [`Evidence::source`]).
     pub place: Place,
     /// `name=value; …` of the event's fields.
     pub summary: String,
 }
 
 impl Evidence {
-    /// The machine that logged the event.
-    pub fn host(&self) -> &Arc<str> {
-        &self.origin.host
-    }
-
-    /// The event's channel.
-    pub fn channel(&self) -> &Arc<str> {
-        &self.origin.channel
-    }
-
-    /// The event's provider.
-    pub fn provider(&self) -> &Arc<str> {
-        &self.origin.provider
-    }
-
-    /// The EventRecordID, when known.
-    pub fn record_id(&self) -> Option<u64> {
-        self.place.record_id()
-    }
-
     /// The source file and record or line.
     pub fn source(&self) -> Provenance {
-        Provenance {
-            path: self.origin.path.clone(),
-            locator: self.place.locator(),
-        }
+        self.place.source(&self.origin)
     }
 }
 
@@ -119,13 +95,13 @@ impl Serialize for Evidence {
         let mut out = serializer.serialize_struct("Evidence", 11)?;
         out.serialize_field("selector", &*self.selector)?;
         out.serialize_field("role", &self.role)?;
-        out.serialize_field("host", &**self.host())?;
-        out.serialize_field("channel", &**self.channel())?;
-        out.serialize_field("provider", &**self.provider())?;
+        out.serialize_field("host", &*self.origin.host)?;
+        out.serialize_field("channel", &*self.origin.channel)?;
+        out.serialize_field("provider", &*self.origin.provider)?;
         out.serialize_field("event_id", &self.event_id)?;
         out.serialize_field("time", &self.time)?;
         out.serialize_field("logged_time", &self.logged_time)?;
-        out.serialize_field("record_id", &self.record_id())?;
+        out.serialize_field("record_id", &self.place.record_id())?;
         out.serialize_field("source", &self.source())?;
         out.serialize_field("summary", &self.summary)?;
         out.end()

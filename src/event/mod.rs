@@ -93,10 +93,7 @@ impl Event {
 
     /// Where the event was read from: its file and record or line.
     pub fn source(&self) -> Provenance {
-        Provenance {
-            path: self.origin.path.clone(),
-            locator: self.locator(),
-        }
+        self.place.source(&self.origin)
     }
 
     /// Move the event to `source` (another file, record or line).

@@ -6,7 +6,7 @@
 //! relevant event in memory; with the small fields of [`super::Event`] this fits in the room
 //! its pointers leave, and an event takes 64 bytes instead of 80.
 
-use super::Locator;
+use super::{Locator, Origin, Provenance};
 
 /// An event's [`Locator`] and EventRecordID.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +71,14 @@ impl Place {
         };
         self.position = halves(n);
         self.kinds = (self.kinds & !KIND_MASK) | kind;
+    }
+
+    /// Where an event of `origin` found here was read from: its file and record or line.
+    pub fn source(&self, origin: &Origin) -> Provenance {
+        Provenance {
+            path: origin.path.clone(),
+            locator: self.locator(),
+        }
     }
 
     /// Set or clear the EventRecordID.

@@ -93,8 +93,8 @@ pub fn evidence_text(analysis: &Analysis, e: &Evidence) -> String {
         "{} {} {} {} {}: {} [{}]",
         e.time.to_rfc3339_opts(SecondsFormat::Millis, true),
         e.role.as_str(),
-        e.host(),
-        e.channel(),
+        e.origin.host,
+        e.origin.channel,
         e.event_id,
         fields,
         e.source()

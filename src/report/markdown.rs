@@ -138,8 +138,8 @@ fn write_verdict(analysis: &Analysis, v: &Verdict, out: &mut dyn Write) -> Resul
             "| {} | {} {} | {} {} | {} | {} |",
             e.time.format("%H:%M:%S%.3f"),
             e.role.as_str(),
-            escape(e.host()),
-            escape(short_channel(e.channel())),
+            escape(&e.origin.host),
+            escape(short_channel(&e.origin.channel)),
             e.event_id,
             escape(&fields),
             escape(&e.source().to_string())

@@ -30,7 +30,7 @@ pub fn evidence_index(analysis: &Analysis, e: &Evidence) -> Option<usize> {
     let events = &analysis.timeline.events;
     let key = (
         e.logged_time,
-        &**e.host(),
+        &*e.origin.host,
         &*e.origin.path,
         e.place.locator().position(),
     );

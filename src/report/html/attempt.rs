@@ -168,8 +168,8 @@ fn evidence_line(analysis: &Analysis, e: &Evidence, h: &mut String) {
          <span class=\"fields mono\">{}</span><br><span class=\"src\">{}</span></li>",
         e.time.format("%H:%M:%S%.3f"),
         e.role.as_str(),
-        esc(e.host()),
-        esc(short_channel(e.channel())),
+        esc(&e.origin.host),
+        esc(short_channel(&e.origin.channel)),
         e.event_id,
         esc(&fields),
         esc(&e.source().to_string())

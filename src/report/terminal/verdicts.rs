@@ -115,9 +115,9 @@ fn write_evidence(
     let head = format!(
         "{:<7} {}  event {} {}",
         e.role.as_str(),
-        terminal_safe(e.host()),
+        terminal_safe(&e.origin.host),
         e.event_id,
-        terminal_safe(short_channel(e.channel())),
+        terminal_safe(short_channel(&e.origin.channel)),
     );
     style.write_wrapped(out, (&time, None), &head, Some(Tone::Bold))?;
     let fields = evidence_event(analysis, e).map_or_else(|| e.summary.clone(), fields_text);
